@@ -1,0 +1,87 @@
+//! Command-line surface (clap derive). Only commands that work are listed here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kong-rehearse",
+    version,
+    about = "Rehearse the Kong Gateway 2.8 LTS -> 3.4 LTS database upgrade on a throwaway PostgreSQL",
+    after_help = "Exit codes: 0 pass, 1 verification failed, 2 usage error, 3 not eligible or hazard, \
+                  4 a migration failed, 5 environment error."
+)]
+pub struct Cli {
+    /// Output format of the report on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Print only the report (no progress lines on stderr).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a stock Kong 2.8.5 database filled with realistic, deterministic data.
+    ///
+    /// With --out, the database is built on a throwaway PostgreSQL and written as a
+    /// pg_dump custom-format file (mode 0600). With --into, it is built into an existing,
+    /// empty database.
+    Fixture(FixtureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FixtureArgs {
+    /// Size factor: 1 gives about a thousand rows, 1000 over a million.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub scale: u32,
+
+    /// Seed for every generated value; the same seed and scale give identical tables.
+    #[arg(long, default_value_t = 2808)]
+    pub seed: u64,
+
+    /// Write a pg_dump custom-format file here.
+    #[arg(long, conflicts_with = "into", required_unless_present = "into")]
+    pub out: Option<PathBuf>,
+
+    /// Build into this existing, empty database (URL or key=value conninfo) instead.
+    #[arg(long)]
+    pub into: Option<String>,
+
+    #[command(flatten)]
+    pub throwaway: ThrowawayArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ThrowawayArgs {
+    /// Where the throwaway database lives: `local` (a private PostgreSQL started from the
+    /// installed server binaries, unix socket only), `local-tcp` (the same, also on
+    /// 127.0.0.1), `docker:IMAGE` (needs the `docker` build feature), or a PostgreSQL URL,
+    /// on whose server a uniquely named scratch database is created and dropped.
+    #[arg(long, default_value = "local")]
+    pub target: String,
+
+    /// Directory holding initdb and postgres (else PG_BIN, pg_config --bindir,
+    /// /usr/lib/postgresql/*/bin newest first, PATH).
+    #[arg(long, env = "PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+
+    /// Unprivileged user to run the local PostgreSQL as when kong-rehearse runs as root.
+    #[arg(long, default_value = "postgres")]
+    pub pg_user: String,
+
+    /// Leave the throwaway database running at the end and print how to connect to it.
+    #[arg(long)]
+    pub keep: bool,
+}

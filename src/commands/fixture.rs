@@ -1,0 +1,97 @@
+use serde_json::json;
+
+use super::{throwaway_options, Outcome};
+use crate::cli::FixtureArgs;
+use crate::conn::ConnSpec;
+use crate::error::{Exit, Result};
+use crate::fixture::{self, Spec};
+use crate::report::Progress;
+use crate::throwaway::Throwaway;
+
+pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
+    let spec = Spec {
+        scale: a.scale,
+        seed: a.seed,
+    };
+    let mut notes = Vec::new();
+    let (summary, where_) = if let Some(url) = &a.into {
+        let target = ConnSpec::parse(url)?;
+        let client = target.connect().await?;
+        fixture::ensure_empty(&client, &target.to_string()).await?;
+        progress.line(format!(
+            "building Kong 2.8.5 fixture (scale {}) into {target}",
+            a.scale
+        ));
+        let s = fixture::build(&client, spec).await?;
+        (s, json!({"into": target.to_string()}))
+    } else {
+        let out = a.out.clone().expect("clap requires --out or --into");
+        let opts = throwaway_options(&a.throwaway)?;
+        progress.line("starting a throwaway PostgreSQL");
+        let tw = Throwaway::start(&opts).await?;
+        progress.line(format!(
+            "throwaway ready in {} ms: {}",
+            tw.startup.as_millis(),
+            tw.describe()
+        ));
+        let startup_ms = tw.startup.as_millis() as u64;
+        let client = tw.target().connect().await?;
+        progress.line(format!("building Kong 2.8.5 fixture (scale {})", a.scale));
+        let s = fixture::build(&client, spec).await?;
+        drop(client);
+        progress.line(format!("writing {}", out.display()));
+        let t = std::time::Instant::now();
+        let bytes = crate::dump::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &out)?;
+        let dump_ms = t.elapsed().as_millis();
+        if opts.keep {
+            notes.push(tw.keep());
+        }
+        (
+            s,
+            json!({
+                "out": out.display().to_string(),
+                "out_bytes": bytes,
+                "dump_ms": dump_ms,
+                "throwaway_startup_ms": startup_ms,
+            }),
+        )
+    };
+    let mut text = format!(
+        "fixture: Kong {} schema, scale {}, seed {}: {} rows in {} tables (+{} tags rows)\n\
+         bootstrap {} ms, load {} ms ({:.0} rows/s)\n",
+        summary.kong_version,
+        summary.scale,
+        summary.seed,
+        summary.rows_loaded,
+        summary.tables.len(),
+        summary.tags_rows,
+        summary.bootstrap_time.as_millis(),
+        summary.load_time.as_millis(),
+        summary.rows_per_second()
+    );
+    if let Some(o) = where_.get("out").and_then(|v| v.as_str()) {
+        text.push_str(&format!("wrote {o} (pg_dump custom format, mode 0600)\n"));
+    }
+    for n in &notes {
+        text.push_str(n);
+        text.push('\n');
+    }
+    let mut body = json!({
+        "fixture": summary,
+        "timings_ms": {
+            "bootstrap": summary.bootstrap_time.as_millis() as u64,
+            "load": summary.load_time.as_millis() as u64,
+        },
+        "rows_per_second": summary.rows_per_second().round(),
+        "notes": notes,
+    });
+    if let (Some(b), Some(w)) = (body.as_object_mut(), where_.as_object()) {
+        b.extend(w.clone());
+    }
+    Ok(Outcome {
+        exit: Exit::Ok,
+        problems: vec![],
+        text,
+        json: body,
+    })
+}

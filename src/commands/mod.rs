@@ -1,0 +1,67 @@
+//! One function per command: wiring between the CLI, the domain modules and the report.
+
+mod fixture;
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command, Format, ThrowawayArgs};
+use crate::error::{Error, Exit};
+use crate::report::{self, Problem, Progress};
+use crate::throwaway::{self, Backend};
+
+pub async fn run(cli: Cli) -> Exit {
+    let progress = Progress { quiet: cli.quiet };
+    let (name, result) = match &cli.command {
+        Command::Fixture(a) => ("fixture", fixture::run(a, progress).await),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match result {
+        Ok(out) => {
+            let _ = match cli.format {
+                Format::Json => report::write_json(
+                    &mut stdout,
+                    &report::json_envelope(name, out.exit, &out.problems, out.json),
+                ),
+                Format::Text => stdout.write_all(out.text.as_bytes()),
+            };
+            out.exit
+        }
+        Err(e) => {
+            let exit = e.exit();
+            match cli.format {
+                Format::Json => {
+                    let _ = report::write_json(
+                        &mut stdout,
+                        &report::json_envelope(
+                            name,
+                            exit,
+                            &[Problem::from_error(&e)],
+                            serde_json::json!({}),
+                        ),
+                    );
+                }
+                Format::Text => {
+                    let _ = writeln!(std::io::stderr(), "kong-rehearse: error: {e}");
+                }
+            }
+            exit
+        }
+    }
+}
+
+/// What a command hands back for rendering.
+pub struct Outcome {
+    pub exit: Exit,
+    pub problems: Vec<Problem>,
+    pub text: String,
+    pub json: serde_json::Value,
+}
+
+pub fn throwaway_options(a: &ThrowawayArgs) -> Result<throwaway::Options, Error> {
+    Ok(throwaway::Options {
+        backend: Backend::parse(&a.target)?,
+        pg_bin: a.pg_bin.clone(),
+        pg_user: Some(a.pg_user.clone()),
+        keep: a.keep,
+    })
+}

@@ -1,0 +1,164 @@
+//! The one error type at the library boundary. Each variant is one failure class; its message
+//! states what happened and how to fix it, and it knows which exit code it maps to.
+
+use std::path::PathBuf;
+
+/// Exit codes shared by every command (README has the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    Verification = 1,
+    Usage = 2,
+    NotEligible = 3,
+    MigrationFailed = 4,
+    Environment = 5,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "no PostgreSQL server binaries (initdb, postgres) were found; looked in: {searched}. \
+         Install the PostgreSQL server (Debian/Ubuntu: `apt-get install -y postgresql`; \
+         macOS: `brew install postgresql@15`), or point the tool at the directory holding \
+         initdb and postgres with `--pg-bin DIR` or the PG_BIN environment variable."
+    )]
+    PgBinariesNotFound { searched: String },
+
+    #[error(
+        "the directory {dir} given by {origin} does not contain PostgreSQL server binaries \
+         (missing: {missing}). Pass the `bin` directory of a PostgreSQL server install, \
+         e.g. `--pg-bin /usr/lib/postgresql/15/bin`, or install the server \
+         (Debian/Ubuntu: `apt-get install -y postgresql`) and leave --pg-bin/PG_BIN unset."
+    )]
+    PgBinDirInvalid {
+        dir: PathBuf,
+        origin: &'static str,
+        missing: String,
+    },
+
+    #[error(
+        "running as root, and PostgreSQL refuses to run as root, but the unprivileged user \
+         `{user}` to run it as does not exist. Create it (`useradd --system {user}`), \
+         name another one with `--pg-user NAME`, or run the tool as a normal user."
+    )]
+    NoUnprivilegedUser { user: String },
+
+    #[error(
+        "`{step}` failed while preparing the throwaway PostgreSQL ({detail}). Its log is below; \
+         fix the cause it names (disk space, permissions of the temp dir, a broken install) \
+         and run again.\n{log}"
+    )]
+    ThrowawayStart {
+        step: &'static str,
+        detail: String,
+        log: String,
+    },
+
+    #[error(
+        "cannot connect to {target}: {source}. Check that the server is running and \
+         reachable, and the host, port, user, password and database name (URL or \
+         PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE)."
+    )]
+    Connect {
+        target: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+
+    #[error(
+        "cannot create or drop the scratch database {name} on {target}: {detail}. The user \
+         needs the CREATEDB privilege (`ALTER ROLE <user> CREATEDB`), or use the default \
+         local throwaway instead of a server."
+    )]
+    ScratchDatabase {
+        name: String,
+        target: String,
+        detail: String,
+    },
+
+    #[error("{context}: {detail}")]
+    Database { context: String, detail: String },
+
+    #[error(
+        "the target database {target} is not empty ({found}). The fixture only builds into an \
+         empty database, so nothing of yours is overwritten: create a new one \
+         (`createdb kong_fixture`) and pass its URL, or use `--out FILE`."
+    )]
+    TargetNotEmpty { target: String, found: String },
+
+    #[error("{tool} failed (exit status {status}): {stderr}. {fix}")]
+    ExternalTool {
+        tool: String,
+        status: String,
+        stderr: String,
+        fix: &'static str,
+    },
+
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("the Docker backend is unavailable: {0}")]
+    Docker(String),
+
+    #[error("the embedded schema data is broken ({0}); this is a bug in kong-rehearse")]
+    Embedded(String),
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Usage(_) | Error::TargetNotEmpty { .. } => Exit::Usage,
+            Error::Embedded(_) => Exit::Verification,
+            _ => Exit::Environment,
+        }
+    }
+
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            what,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a server error with what the tool was doing; the server's own message, detail
+    /// and hint are kept because they usually name the fix.
+    pub fn db(context: impl Into<String>, e: tokio_postgres::Error) -> Self {
+        Error::Database {
+            context: context.into(),
+            detail: describe_pg_error(&e),
+        }
+    }
+}
+
+pub fn describe_pg_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!("; detail: {d}"));
+            }
+            if let Some(h) = db.hint() {
+                s.push_str(&format!("; hint: {h}"));
+            }
+            s
+        }
+        None => e.to_string(),
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,13 @@
+//! kong-rehearse: rehearse the Kong Gateway 2.8 LTS → 3.4 LTS database upgrade on a
+//! throwaway PostgreSQL, and fail loudly on anything out of order, partial or lost.
+
+pub mod cli;
+pub mod commands;
+pub mod conn;
+pub mod dump;
+pub mod error;
+pub mod fixture;
+pub mod integrity;
+pub mod kong;
+pub mod report;
+pub mod throwaway;

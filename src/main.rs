@@ -1,0 +1,28 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use kong_rehearse::cli::Cli;
+use kong_rehearse::error::Exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let exit = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => {
+            let exit = rt.block_on(kong_rehearse::commands::run(cli));
+            // Let connection tasks end before the throwaway servers they talk to vanish.
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+            exit
+        }
+        Err(e) => {
+            eprintln!("kong-rehearse: error: cannot start the async runtime: {e}");
+            Exit::Environment
+        }
+    };
+    kong_rehearse::throwaway::guard::settle();
+    exit.into()
+}

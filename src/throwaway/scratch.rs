@@ -1,0 +1,118 @@
+//! The server backend: a uniquely named scratch database on a server the user already runs.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::guard::{self, Undo};
+use crate::conn::ConnSpec;
+use crate::error::{describe_pg_error, Error, Result};
+
+pub struct ScratchDb {
+    /// Where CREATE/DROP DATABASE are issued from.
+    pub admin: ConnSpec,
+    /// The scratch database itself.
+    pub target: ConnSpec,
+    guard_id: Option<u64>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// `kong_rehearse_<unix seconds>_<pid>_<n>`: unique per process and run, and easy to spot
+/// (and drop by hand) if a machine dies before cleanup.
+pub fn unique_name() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "kong_rehearse_{secs}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+impl ScratchDb {
+    pub async fn create(admin: &ConnSpec) -> Result<Self> {
+        let name = unique_name();
+        let client = admin.connect().await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            .await
+            .map_err(|e| Error::ScratchDatabase {
+                name: name.clone(),
+                target: admin.to_string(),
+                detail: describe_pg_error(&e),
+            })?;
+        let guard_id = guard::register(Undo::ScratchDatabase {
+            admin: admin.clone(),
+            name: name.clone(),
+        });
+        Ok(ScratchDb {
+            admin: admin.clone(),
+            target: admin.with_dbname(&name),
+            guard_id: Some(guard_id),
+        })
+    }
+
+    pub fn keep(mut self) {
+        if let Some(id) = self.guard_id.take() {
+            guard::take(id);
+        }
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        if let Some(undo) = self.guard_id.take().and_then(guard::take) {
+            undo.run();
+        }
+    }
+}
+
+async fn drop_database(admin: &ConnSpec, name: &str) -> Result<()> {
+    let client = admin.connect().await?;
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|e| Error::db("cannot read the server version", e))?
+        .get(0);
+    let sql = if version >= 130000 {
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))
+    } else {
+        client
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&name],
+            )
+            .await
+            .map_err(|e| Error::db("cannot end sessions on the scratch database", e))?;
+        format!("DROP DATABASE IF EXISTS {}", quote_ident(name))
+    };
+    client
+        .batch_execute(&sql)
+        .await
+        .map_err(|e| Error::ScratchDatabase {
+            name: name.into(),
+            target: admin.to_string(),
+            detail: describe_pg_error(&e),
+        })
+}
+
+/// Drop runs in sync code, possibly inside a tokio runtime (where blocking on another
+/// runtime would panic), so the async work gets a thread and a runtime of its own.
+pub(crate) fn drop_database_blocking(admin: &ConnSpec, name: &str) -> Result<()> {
+    let admin = admin.clone();
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("cannot start a runtime for", "cleanup", e))?;
+        rt.block_on(drop_database(&admin, &name))
+    })
+    .join()
+    .unwrap_or_else(|_| Err(Error::Usage("cleanup thread panicked".into())))
+}

@@ -1,0 +1,70 @@
+//! Shared test setup. Every test starts its own throwaway PostgreSQL through the same
+//! `throwaway` module the tool uses; nothing is mocked.
+//!
+//! Environment:
+//! - `KONG_REHEARSE_TEST_SERVER_URL`: an existing server for the server-backend tests
+//!   (default: a local throwaway started for the test plays that server).
+//! - `KONG_REHEARSE_KEEP_TEST_DB=1`: when a test fails, keep its database running and print
+//!   how to connect, for a post-mortem.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use kong_rehearse::throwaway::{Backend, Options, Throwaway};
+
+pub struct TestDb {
+    tw: Option<Throwaway>,
+}
+
+impl TestDb {
+    pub async fn local() -> Self {
+        Self::start(Backend::Local { tcp: false }).await
+    }
+
+    pub async fn start(backend: Backend) -> Self {
+        let opts = Options {
+            backend,
+            ..Options::default()
+        };
+        let tw = Throwaway::start(&opts)
+            .await
+            .unwrap_or_else(|e| panic!("cannot start a throwaway PostgreSQL: {e}"));
+        TestDb { tw: Some(tw) }
+    }
+
+    pub fn tw(&self) -> &Throwaway {
+        self.tw.as_ref().unwrap()
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        self.tw().target().connect().await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::thread::panicking() && std::env::var_os("KONG_REHEARSE_KEEP_TEST_DB").is_some() {
+            if let Some(tw) = self.tw.take() {
+                eprintln!("KONG_REHEARSE_KEEP_TEST_DB: {}", tw.keep());
+            }
+        }
+    }
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kong-rehearse"))
+}
+
+pub fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn process_alive(pid: i32) -> bool {
+    // A zombie still answers kill(0); /proc tells whether it really runs.
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(s) => !s
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("Z")),
+        Err(_) => false,
+    }
+}
