@@ -39,6 +39,31 @@ pub enum Command {
     /// pg_dump custom-format file (mode 0600). With --into, it is built into an existing,
     /// empty database.
     Fixture(FixtureArgs),
+
+    /// Judge a Kong database's migration state: is it exactly a complete Kong 2.8.5
+    /// database, eligible for the 2.8 → 3.4 LTS upgrade? Reads only (one read-only
+    /// transaction). Exit 0 eligible, 3 not eligible, 5 cannot connect or read.
+    Status(StateArgs),
+
+    /// Print the ordered steps a rehearsal would run on this database: every subsystem's
+    /// `up` (and data step), then every teardown, each with its declared effects.
+    Plan(StateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The Kong database (URL or key=value conninfo). Default: the libpq environment
+    /// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
+    #[arg(long)]
+    pub db: Option<String>,
+
+    /// Kong's pg_schema, when it is not the connection's current schema (usually `public`).
+    #[arg(long)]
+    pub schema: Option<String>,
+
+    /// Accept a subsystem the LTS catalog does not know (a custom plugin); repeatable.
+    #[arg(long = "allow-unknown", value_name = "SUBSYSTEM")]
+    pub allow_unknown: Vec<String>,
 }
 
 #[derive(Debug, Args)]

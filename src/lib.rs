@@ -1,6 +1,7 @@
 //! kong-rehearse: rehearse the Kong Gateway 2.8 LTS → 3.4 LTS database upgrade on a
 //! throwaway PostgreSQL, and fail loudly on anything out of order, partial or lost.
 
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod conn;

@@ -10,30 +10,118 @@ use crate::error::{Error, Exit};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+/// The shared vocabulary of problem kinds; every command's `problems[].kind` is one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    OutOfOrder,
+    Partial,
+    NotLtsSource,
+    UnknownMigration,
+    Enterprise,
+    NotKong,
+    Hazard,
+    MigrationFailed,
+    SchemaMismatch,
+    CountMismatch,
+    ContentMismatch,
+    Usage,
+    Environment,
+    Internal,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::OutOfOrder => "out_of_order",
+            Kind::Partial => "partial",
+            Kind::NotLtsSource => "not_lts_source",
+            Kind::UnknownMigration => "unknown_migration",
+            Kind::Enterprise => "enterprise",
+            Kind::NotKong => "not_kong",
+            Kind::Hazard => "hazard",
+            Kind::MigrationFailed => "migration_failed",
+            Kind::SchemaMismatch => "schema_mismatch",
+            Kind::CountMismatch => "count_mismatch",
+            Kind::ContentMismatch => "content_mismatch",
+            Kind::Usage => "usage",
+            Kind::Environment => "environment",
+            Kind::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// One of the shared kinds (e.g. `environment`, `usage`, `partial`, `hazard`).
-    pub kind: String,
-    pub message: String,
+    pub kind: Kind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subsystem: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
+    /// The database object concerned (`table routes`, `column targets.cache_key`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// What was expected, what was found.
+    pub message: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
 }
 
 impl Problem {
-    pub fn from_error(e: &Error) -> Self {
-        let kind = match e.exit() {
-            Exit::Usage => "usage",
-            Exit::Environment => "environment",
-            _ => "internal",
-        };
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
         Problem {
-            kind: kind.into(),
-            message: e.to_string(),
+            kind,
             subsystem: None,
             migration: None,
+            object: None,
+            message: message.into(),
+            fix: String::new(),
         }
+    }
+    pub fn subsystem(mut self, s: &str) -> Self {
+        self.subsystem = Some(s.to_string());
+        self
+    }
+    pub fn migration(mut self, m: &str) -> Self {
+        self.migration = Some(m.to_string());
+        self
+    }
+    pub fn object(mut self, o: impl Into<String>) -> Self {
+        self.object = Some(o.into());
+        self
+    }
+    pub fn fix(mut self, f: impl Into<String>) -> Self {
+        self.fix = f.into();
+        self
+    }
+
+    pub fn from_error(e: &Error) -> Self {
+        let kind = match e.exit() {
+            Exit::Usage => Kind::Usage,
+            Exit::Environment => Kind::Environment,
+            _ => Kind::Internal,
+        };
+        Problem::new(kind, e.to_string())
+    }
+
+    /// One line (or a few) for the text report.
+    pub fn to_text(&self) -> String {
+        let mut where_ = String::new();
+        if let Some(s) = &self.subsystem {
+            where_.push_str(s);
+            if let Some(m) = &self.migration {
+                where_.push('/');
+                where_.push_str(m);
+            }
+            where_.push_str(": ");
+        }
+        let mut s = format!("[{}] {where_}{}", self.kind.as_str(), self.message);
+        if !self.fix.is_empty() {
+            s.push_str("\n    fix: ");
+            s.push_str(&self.fix);
+        }
+        s
     }
 }
 

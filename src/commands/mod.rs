@@ -1,6 +1,7 @@
 //! One function per command: wiring between the CLI, the domain modules and the report.
 
 mod fixture;
+mod state;
 
 use std::io::Write;
 
@@ -13,6 +14,8 @@ pub async fn run(cli: Cli) -> Exit {
     let progress = Progress { quiet: cli.quiet };
     let (name, result) = match &cli.command {
         Command::Fixture(a) => ("fixture", fixture::run(a, progress).await),
+        Command::Status(a) => ("status", state::status(a).await),
+        Command::Plan(a) => ("plan", state::plan(a).await),
     };
     let mut stdout = std::io::stdout().lock();
     match result {

@@ -7,6 +7,15 @@ use crate::error::{Error, Result};
 
 static SCHEMAS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/schemas");
 
+/// A text file from `schemas/`, embedded in the binary at build time.
+pub fn embedded_text(path: &str) -> Result<String> {
+    SCHEMAS
+        .get_file(path)
+        .and_then(|f| f.contents_utf8())
+        .map(str::to_string)
+        .ok_or_else(|| Error::Embedded(format!("missing file schemas/{path}")))
+}
+
 #[derive(Debug, Clone)]
 pub struct Migration {
     pub name: String,
@@ -66,14 +75,7 @@ impl Release {
     }
 
     fn load(folder: &str) -> Result<Self> {
-        let text = |rel: &str| -> Result<String> {
-            let path = format!("{folder}/{rel}");
-            SCHEMAS
-                .get_file(&path)
-                .and_then(|f| f.contents_utf8())
-                .map(str::to_string)
-                .ok_or_else(|| Error::Embedded(format!("missing file schemas/{path}")))
-        };
+        let text = |rel: &str| embedded_text(&format!("{folder}/{rel}"));
         let seq: SequenceFile = serde_json::from_str(&text("sequence.json")?)
             .map_err(|e| Error::Embedded(format!("schemas/{folder}/sequence.json: {e}")))?;
         let mut subsystems = Vec::new();

@@ -54,7 +54,9 @@ pub struct Row {
 pub const SELECT_ROWS: &str = "SELECT subsystem, last_executed, executed, pending
   FROM schema_meta WHERE key = 'schema_meta' ORDER BY subsystem";
 
-pub async fn read(client: &tokio_postgres::Client) -> Result<Vec<Row>, tokio_postgres::Error> {
+pub async fn read(
+    client: &impl tokio_postgres::GenericClient,
+) -> Result<Vec<Row>, tokio_postgres::Error> {
     Ok(client
         .query(SELECT_ROWS, &[])
         .await?

@@ -68,3 +68,25 @@ pub fn process_alive(pid: i32) -> bool {
         Err(_) => false,
     }
 }
+
+/// A key=value conninfo for the binary's `--db` (no password: local throwaways use trust).
+pub fn conninfo(spec: &kong_rehearse::conn::ConnSpec) -> String {
+    let host = match &spec.endpoint {
+        kong_rehearse::conn::Endpoint::Socket(p) => p.display().to_string(),
+        kong_rehearse::conn::Endpoint::Tcp(h) => h.clone(),
+    };
+    format!(
+        "host={host} port={} user={} dbname={}",
+        spec.port, spec.user, spec.dbname
+    )
+}
+
+/// A throwaway holding a fresh Kong 2.8.5 fixture (scale 1).
+pub async fn fixture_db() -> TestDb {
+    let db = TestDb::local().await;
+    let client = db.client().await;
+    kong_rehearse::fixture::build(&client, kong_rehearse::fixture::Spec { scale: 1, seed: 1 })
+        .await
+        .unwrap();
+    db
+}

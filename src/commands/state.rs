@@ -1,0 +1,232 @@
+//! `status` and `plan`: read a database once, judge it, and say what would run.
+
+use serde_json::json;
+
+use super::Outcome;
+use crate::cli::StateArgs;
+use crate::conn::ConnSpec;
+use crate::error::{Exit, Result};
+use crate::kong::inspect::{self, Inspection};
+use crate::kong::lts::{Effect, LtsCatalog};
+use crate::kong::state::{self, Verdict};
+
+struct Judged {
+    db: ConnSpec,
+    inspection: Inspection,
+    catalog: LtsCatalog,
+    verdict: Verdict,
+}
+
+async fn judge(a: &StateArgs) -> Result<Judged> {
+    let db = match &a.db {
+        Some(url) => ConnSpec::parse(url)?,
+        None => ConnSpec::from_env(),
+    };
+    let inspection = inspect::inspect(&db, a.schema.as_deref()).await?;
+    let catalog = LtsCatalog::load()?;
+    let verdict = state::judge(
+        &state::Observed {
+            schema_meta: inspection.rows.as_deref(),
+            catalog: &inspection.catalog,
+        },
+        &catalog,
+        &state::Options {
+            allow_unknown: a.allow_unknown.clone(),
+        },
+    );
+    Ok(Judged {
+        db,
+        inspection,
+        catalog,
+        verdict,
+    })
+}
+
+fn exit_of(v: &Verdict) -> Exit {
+    if v.eligible {
+        Exit::Ok
+    } else {
+        Exit::NotEligible
+    }
+}
+
+fn header(j: &Judged) -> String {
+    let v = &j.verdict;
+    let head = if v.eligible {
+        "ELIGIBLE: a complete Kong 2.8.5 database; the 2.8 → 3.4 LTS upgrade path applies"
+            .to_string()
+    } else {
+        format!(
+            "NOT ELIGIBLE: {} problem(s); do not run the 2.8 → 3.4 upgrade on this database as it is",
+            v.problems.len()
+        )
+    };
+    format!(
+        "{head}\ndatabase: {} (schema {}, PostgreSQL {})\n",
+        j.db, j.inspection.schema, j.inspection.server_version
+    )
+}
+
+fn problems_text(v: &Verdict) -> String {
+    let mut s = String::new();
+    if !v.problems.is_empty() {
+        s.push_str("\nproblems:\n");
+        for p in &v.problems {
+            s.push_str(&format!("  {}\n", p.to_text()));
+        }
+    }
+    if !v.warnings.is_empty() {
+        s.push_str("\nwarnings:\n");
+        for w in &v.warnings {
+            s.push_str(&format!("  {w}\n"));
+        }
+    }
+    s
+}
+
+fn body(j: &Judged) -> serde_json::Value {
+    json!({
+        "database": j.db.to_string(),
+        "schema": j.inspection.schema,
+        "server_version": j.inspection.server_version,
+        "eligible": j.verdict.eligible,
+        "subsystems": j.verdict.subsystems,
+        "warnings": j.verdict.warnings,
+    })
+}
+
+pub async fn status(a: &StateArgs) -> Result<Outcome> {
+    let j = judge(a).await?;
+    let mut text = header(&j);
+    text.push_str(&format!(
+        "\n{:<24} {:>8} {:>8}  {:<34} {}\n",
+        "subsystem", "executed", "pending", "Kong 3.4.2 `up` would run", "verdict"
+    ));
+    for s in &j.verdict.subsystems {
+        let new = match s.new.len() {
+            0 => "-".to_string(),
+            1 => s.new[0].clone(),
+            n => format!("{} … {} ({n})", s.new[0], s.new[n - 1]),
+        };
+        text.push_str(&format!(
+            "{:<24} {:>8} {:>8}  {:<34} {}\n",
+            s.subsystem,
+            s.executed.len(),
+            s.pending.len(),
+            new,
+            s.verdict
+        ));
+    }
+    text.push_str(&problems_text(&j.verdict));
+    Ok(Outcome {
+        exit: exit_of(&j.verdict),
+        problems: j.verdict.problems.clone(),
+        json: body(&j),
+        text,
+    })
+}
+
+#[derive(serde::Serialize)]
+struct PlanStep<'a> {
+    n: usize,
+    phase: &'static str,
+    subsystem: &'a str,
+    migration: &'a str,
+    sql: Option<&'a str>,
+    data_step: Option<&'a str>,
+    /// How Kong records the step in schema_meta afterwards.
+    records: &'static str,
+    effects: &'a [Effect],
+}
+
+pub async fn plan(a: &StateArgs) -> Result<Outcome> {
+    let j = judge(a).await?;
+    let mut steps = vec![];
+    // `up`: what Kong would classify as new, subsystem by subsystem, in catalog order.
+    for sub in &j.catalog.subsystems {
+        let new = j
+            .verdict
+            .subsystems
+            .iter()
+            .find(|s| s.subsystem == sub.name)
+            .map(|s| s.new.clone())
+            .unwrap_or_default();
+        for step in sub.sequence.iter().filter(|s| new.contains(&s.name)) {
+            steps.push(PlanStep {
+                n: steps.len() + 1,
+                phase: "up",
+                subsystem: &sub.name,
+                migration: &step.name,
+                sql: step.up.as_deref(),
+                data_step: step.up_f.as_deref(),
+                records: if step.has_teardown {
+                    "pending"
+                } else {
+                    "executed"
+                },
+                effects: &step.effects.up,
+            });
+        }
+    }
+    let up_steps: Vec<(String, String)> = steps
+        .iter()
+        .map(|s| (s.subsystem.to_string(), s.migration.to_string()))
+        .collect();
+    // `finish`: the teardowns, in the same order.
+    for sub in &j.catalog.subsystems {
+        for step in sub.sequence.iter().filter(|s| s.has_teardown) {
+            let queued = up_steps
+                .iter()
+                .any(|(s, m)| s == &sub.name && m == &step.name);
+            let pending = j
+                .verdict
+                .subsystems
+                .iter()
+                .any(|s| s.subsystem == sub.name && s.pending.contains(&step.name));
+            if queued || pending {
+                steps.push(PlanStep {
+                    n: steps.len() + 1,
+                    phase: "finish",
+                    subsystem: &sub.name,
+                    migration: &step.name,
+                    sql: step.teardown.as_deref(),
+                    data_step: step.teardown_step.as_deref(),
+                    records: "executed (teardown)",
+                    effects: &step.effects.teardown,
+                });
+            }
+        }
+    }
+
+    let mut text = header(&j);
+    text.push_str(&format!(
+        "\nplan: Kong {} → {}: {} step(s); `kong migrations up` runs steps marked up, `kong migrations finish` the rest\n",
+        j.catalog.from,
+        j.catalog.to,
+        steps.len()
+    ));
+    for s in &steps {
+        let what = match (s.sql.is_some(), s.data_step) {
+            (true, Some(d)) => format!("SQL + data step {d}"),
+            (true, None) => "SQL".into(),
+            (false, Some(d)) => format!("data step {d}"),
+            (false, None) => "nothing (bookkeeping only)".into(),
+        };
+        text.push_str(&format!(
+            "{:>3}. [{}] {}/{}: {what}; recorded {}\n",
+            s.n, s.phase, s.subsystem, s.migration, s.records
+        ));
+        for e in s.effects {
+            text.push_str(&format!("       - {}\n", e.describe()));
+        }
+    }
+    text.push_str(&problems_text(&j.verdict));
+    let mut json = body(&j);
+    json["steps"] = serde_json::to_value(&steps).unwrap_or_default();
+    Ok(Outcome {
+        exit: exit_of(&j.verdict),
+        problems: j.verdict.problems.clone(),
+        json,
+        text,
+    })
+}

@@ -1,0 +1,76 @@
+//! Reads what the state judge needs from a live database, in one read-only,
+//! repeatable-read transaction: nothing is written, and everything comes from one snapshot.
+
+use tokio_postgres::IsolationLevel;
+
+use super::schema_meta::{self, Row};
+use crate::catalog::{self, Catalog};
+use crate::conn::ConnSpec;
+use crate::error::{Error, Result};
+
+pub struct Inspection {
+    pub schema: String,
+    /// None: no `schema_meta` table in that schema.
+    pub rows: Option<Vec<Row>>,
+    pub catalog: Catalog,
+    pub server_version: String,
+}
+
+pub async fn inspect(db: &ConnSpec, schema: Option<&str>) -> Result<Inspection> {
+    let mut client = db.connect().await?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| Error::db("cannot open a read-only transaction", e))?;
+    // Kong uses pg_schema, else CURRENT_SCHEMA, else public.
+    let schema: String = match schema {
+        Some(s) => s.to_string(),
+        None => tx
+            .query_one("SELECT coalesce(current_schema(), 'public')::text", &[])
+            .await
+            .map_err(|e| Error::db("cannot read the current schema", e))?
+            .get(0),
+    };
+    let server_version: String = tx
+        .query_one("SELECT current_setting('server_version')", &[])
+        .await
+        .map_err(|e| Error::db("cannot read the server version", e))?
+        .get(0);
+    let has_meta: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = $1 AND c.relname = 'schema_meta' AND c.relkind IN ('r', 'p'))",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| Error::db("cannot look for schema_meta", e))?
+        .get(0);
+    let rows = if has_meta {
+        tx.batch_execute(&format!(
+            "SET LOCAL search_path TO {}",
+            crate::throwaway::scratch::quote_ident(&schema)
+        ))
+        .await
+        .map_err(|e| Error::db("cannot select the Kong schema", e))?;
+        Some(
+            schema_meta::read(&tx)
+                .await
+                .map_err(|e| Error::db("cannot read schema_meta", e))?,
+        )
+    } else {
+        None
+    };
+    let catalog = catalog::read(&tx, &schema).await?;
+    tx.rollback()
+        .await
+        .map_err(|e| Error::db("cannot end the read-only transaction", e))?;
+    Ok(Inspection {
+        schema,
+        rows,
+        catalog,
+        server_version,
+    })
+}
