@@ -226,3 +226,282 @@ fn quote_if_needed(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     }
 }
+
+/// One difference between two catalogs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// `added`, `removed` or `changed` (from the first catalog to the second).
+    pub change: &'static str,
+    /// `table`, `column`, `constraint`, `index`, `trigger`, `function`, `sequence`, `view`,
+    /// `extension`, `column order`.
+    pub object: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+impl Change {
+    pub fn describe(&self) -> String {
+        let what = match &self.table {
+            Some(t) if self.object != "table" => format!("{} {t}.{}", self.object, self.name),
+            _ => format!("{} {}", self.object, self.name),
+        };
+        match (self.change, &self.before, &self.after) {
+            ("changed", Some(b), Some(a)) => format!("{what} changed: {b} → {a}"),
+            (c, _, _) => format!("{what} {c}"),
+        }
+    }
+}
+
+fn column_def(c: &Column) -> String {
+    let mut s = c.data_type.clone();
+    if let Some(d) = &c.default {
+        s.push_str(&format!(" DEFAULT {d}"));
+    }
+    if c.not_null {
+        s.push_str(" NOT NULL");
+    }
+    s
+}
+
+fn diff_maps(
+    out: &mut Vec<Change>,
+    object: &'static str,
+    table: Option<&str>,
+    a: &BTreeMap<String, String>,
+    b: &BTreeMap<String, String>,
+) {
+    let mk = |change, name: &str, before: Option<&String>, after: Option<&String>| Change {
+        change,
+        object,
+        table: table.map(str::to_string),
+        name: name.to_string(),
+        before: before.cloned(),
+        after: after.cloned(),
+    };
+    for (k, v) in a {
+        match b.get(k) {
+            None => out.push(mk("removed", k, Some(v), None)),
+            Some(w) if w != v => out.push(mk("changed", k, Some(v), Some(w))),
+            _ => {}
+        }
+    }
+    for (k, v) in b {
+        if !a.contains_key(k) {
+            out.push(mk("added", k, None, Some(v)));
+        }
+    }
+}
+
+fn set_map(s: &BTreeSet<String>) -> BTreeMap<String, String> {
+    s.iter().map(|k| (k.clone(), String::new())).collect()
+}
+
+/// Typed differences from `a` to `b`, tables first, in a stable order.
+pub fn diff(a: &Catalog, b: &Catalog) -> Vec<Change> {
+    let mut out = vec![];
+    let empty = Table::default();
+    let names: BTreeSet<&String> = a.tables.keys().chain(b.tables.keys()).collect();
+    for t in names {
+        let (ta, tb) = (a.tables.get(t), b.tables.get(t));
+        match (ta, tb) {
+            (Some(_), None) => out.push(Change {
+                change: "removed",
+                object: "table",
+                table: Some(t.clone()),
+                name: t.clone(),
+                before: None,
+                after: None,
+            }),
+            (None, Some(_)) => out.push(Change {
+                change: "added",
+                object: "table",
+                table: Some(t.clone()),
+                name: t.clone(),
+                before: None,
+                after: None,
+            }),
+            _ => {}
+        }
+        let ta = ta.unwrap_or(&empty);
+        let tb = tb.unwrap_or(&empty);
+        let cols = |x: &Table| -> BTreeMap<String, String> {
+            x.columns
+                .iter()
+                .map(|c| (c.name.clone(), column_def(c)))
+                .collect()
+        };
+        if ta.columns.is_empty() || tb.columns.is_empty() {
+            // A whole table added or removed: its parts are not listed one by one.
+            continue;
+        }
+        diff_maps(&mut out, "column", Some(t), &cols(ta), &cols(tb));
+        let order = |x: &Table, other: &Table| -> Vec<String> {
+            x.columns
+                .iter()
+                .filter(|c| other.columns.iter().any(|o| o.name == c.name))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let (oa, ob) = (order(ta, tb), order(tb, ta));
+        if oa != ob {
+            out.push(Change {
+                change: "changed",
+                object: "column order",
+                table: Some(t.clone()),
+                name: t.clone(),
+                before: Some(oa.join(", ")),
+                after: Some(ob.join(", ")),
+            });
+        }
+        diff_maps(
+            &mut out,
+            "constraint",
+            Some(t),
+            &ta.constraints,
+            &tb.constraints,
+        );
+        diff_maps(&mut out, "index", Some(t), &ta.indexes, &tb.indexes);
+        diff_maps(&mut out, "trigger", Some(t), &ta.triggers, &tb.triggers);
+    }
+    diff_maps(&mut out, "function", None, &a.functions, &b.functions);
+    diff_maps(
+        &mut out,
+        "sequence",
+        None,
+        &set_map(&a.sequences),
+        &set_map(&b.sequences),
+    );
+    diff_maps(
+        &mut out,
+        "view",
+        None,
+        &set_map(&a.views),
+        &set_map(&b.views),
+    );
+    diff_maps(
+        &mut out,
+        "extension",
+        None,
+        &set_map(&a.extensions),
+        &set_map(&b.extensions),
+    );
+    out
+}
+
+/// A canonical text form, one object per line, for reading and for unified diffs.
+pub fn render(c: &Catalog) -> String {
+    let mut s = String::new();
+    for (name, t) in &c.tables {
+        s.push_str(&format!("TABLE {name}\n"));
+        for (i, col) in t.columns.iter().enumerate() {
+            s.push_str(&format!(
+                "  {:>2} {} {}\n",
+                i + 1,
+                col.name,
+                column_def(col)
+            ));
+        }
+        for (k, v) in &t.constraints {
+            s.push_str(&format!("  CONSTRAINT {k} {v}\n"));
+        }
+        for (k, v) in &t.indexes {
+            s.push_str(&format!("  INDEX {k}: {v}\n"));
+        }
+        for (k, v) in &t.triggers {
+            s.push_str(&format!("  TRIGGER {k}: {v}\n"));
+        }
+    }
+    for (k, v) in &c.functions {
+        s.push_str(&format!("FUNCTION {k} md5={v}\n"));
+    }
+    for k in &c.sequences {
+        s.push_str(&format!("SEQUENCE {k}\n"));
+    }
+    for k in &c.views {
+        s.push_str(&format!("VIEW {k}\n"));
+    }
+    for k in &c.extensions {
+        s.push_str(&format!("EXTENSION {k}\n"));
+    }
+    s
+}
+
+/// A readable unified diff of the two catalogs' text forms (`similar`).
+pub fn unified_diff(a: &Catalog, b: &Catalog, a_name: &str, b_name: &str) -> String {
+    let (ra, rb) = (render(a), render(b));
+    similar::TextDiff::from_lines(&ra, &rb)
+        .unified_diff()
+        .context_radius(2)
+        .header(a_name, b_name)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat() -> Catalog {
+        let mut c = Catalog::default();
+        let mut t = Table::default();
+        for n in ["id", "name"] {
+            t.columns.push(Column {
+                name: n.into(),
+                data_type: "text".into(),
+                default: None,
+                not_null: false,
+            });
+        }
+        t.indexes.insert(
+            "t_name_idx".into(),
+            "CREATE INDEX t_name_idx ON t (name)".into(),
+        );
+        c.tables.insert("t".into(), t);
+        c
+    }
+
+    #[test]
+    fn diff_names_each_kind_of_change() {
+        let a = cat();
+        let mut b = cat();
+        let t = b.tables.get_mut("t").unwrap();
+        t.columns[1].not_null = true;
+        t.columns.push(Column {
+            name: "extra".into(),
+            data_type: "int".into(),
+            default: None,
+            not_null: false,
+        });
+        t.indexes.clear();
+        b.tables.insert("u".into(), Table::default());
+        let d = diff(&a, &b);
+        let got: Vec<String> = d.iter().map(Change::describe).collect();
+        assert!(
+            got.contains(&"column t.name changed: text → text NOT NULL".to_string()),
+            "{got:?}"
+        );
+        assert!(got.contains(&"column t.extra added".to_string()), "{got:?}");
+        assert!(
+            got.contains(&"index t.t_name_idx removed".to_string()),
+            "{got:?}"
+        );
+        assert!(got.contains(&"table u added".to_string()), "{got:?}");
+        assert!(diff(&a, &a).is_empty());
+        let u = unified_diff(&a, &b, "before", "after");
+        assert!(u.contains("+   3 extra int"), "{u}");
+    }
+
+    #[test]
+    fn column_order_is_a_change() {
+        let a = cat();
+        let mut b = cat();
+        b.tables.get_mut("t").unwrap().columns.reverse();
+        let d = diff(&a, &b);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].object, "column order");
+    }
+}

@@ -48,6 +48,83 @@ pub enum Command {
     /// Print the ordered steps a rehearsal would run on this database: every subsystem's
     /// `up` (and data step), then every teardown, each with its declared effects.
     Plan(StateArgs),
+
+    /// Rehearse the 2.8 → 3.4 upgrade of a Kong database (a dump file or a live database,
+    /// which is only read) on a throwaway PostgreSQL, and verify every phase.
+    /// Exit 0 pass, 1 verification failed, 3 not eligible or hazard, 4 a migration failed,
+    /// 5 environment error.
+    Run(RunArgs),
+
+    /// Build a Kong 2.8.5 fixture on a throwaway PostgreSQL and rehearse its upgrade: the
+    /// whole tool end to end, with nothing to prepare.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RehearsalArgs {
+    /// Stop after `kong migrations up`: with --keep, the database is exactly as production's
+    /// would be between `up` and `finish`, for testing 2.8 nodes against it.
+    #[arg(long, value_enum)]
+    pub stop_after: Option<StopAfter>,
+
+    /// Run the migrations even when pre-flight hazards are found (to see how they fail).
+    #[arg(long)]
+    pub skip_hazard_check: bool,
+
+    /// Accept a subsystem the LTS catalog does not know (a custom plugin); repeatable.
+    #[arg(long = "allow-unknown", value_name = "SUBSYSTEM")]
+    pub allow_unknown: Vec<String>,
+
+    /// A `pg_dump --schema-only` file to use as the expected Kong 3.4.2 schema instead of
+    /// the built-in one (e.g. from a `kong migrations bootstrap` of your own build).
+    #[arg(long, value_name = "FILE")]
+    pub reference_schema: Option<PathBuf>,
+
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+
+    /// Parallel jobs for pg_restore.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StopAfter {
+    Up,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A pg_dump custom- or directory-format archive of the Kong 2.8 database.
+    #[arg(long, conflicts_with = "source", required_unless_present = "source")]
+    pub dump: Option<PathBuf>,
+
+    /// A live Kong 2.8 database (URL or conninfo); dumped in one snapshot, never written.
+    #[arg(long)]
+    pub source: Option<String>,
+
+    #[command(flatten)]
+    pub rehearsal: RehearsalArgs,
+
+    #[command(flatten)]
+    pub throwaway: ThrowawayArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Fixture size (see `fixture --scale`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub scale: u32,
+
+    #[arg(long, default_value_t = 2808)]
+    pub seed: u64,
+
+    #[command(flatten)]
+    pub rehearsal: RehearsalArgs,
+
+    #[command(flatten)]
+    pub throwaway: ThrowawayArgs,
 }
 
 #[derive(Debug, Args)]

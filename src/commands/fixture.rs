@@ -41,7 +41,8 @@ pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
         drop(client);
         progress.line(format!("writing {}", out.display()));
         let t = std::time::Instant::now();
-        let bytes = crate::dump::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &out)?;
+        let bytes =
+            crate::snapshot::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &out)?;
         let dump_ms = t.elapsed().as_millis();
         if opts.keep {
             notes.push(tw.keep());

@@ -1,6 +1,7 @@
 //! One function per command: wiring between the CLI, the domain modules and the report.
 
 mod fixture;
+mod run;
 mod state;
 
 use std::io::Write;
@@ -16,6 +17,8 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Fixture(a) => ("fixture", fixture::run(a, progress).await),
         Command::Status(a) => ("status", state::status(a).await),
         Command::Plan(a) => ("plan", state::plan(a).await),
+        Command::Run(a) => ("run", run::run(a, progress).await),
+        Command::Demo(a) => ("demo", run::demo(a, progress).await),
     };
     let mut stdout = std::io::stdout().lock();
     match result {

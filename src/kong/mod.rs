@@ -7,3 +7,4 @@ pub mod lts;
 pub mod release;
 pub mod schema_meta;
 pub mod state;
+pub mod transforms;

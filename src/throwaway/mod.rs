@@ -74,6 +74,8 @@ enum Kind {
 
 pub struct Throwaway {
     kind: Kind,
+    /// Extra scratch databases (server backend), dropped with the throwaway.
+    siblings: Vec<scratch::ScratchDb>,
     /// The working database: `kong` on servers we start, the scratch database otherwise.
     target: ConnSpec,
     /// Client programs (pg_dump, pg_restore) matching the server as closely as we can.
@@ -123,6 +125,7 @@ impl Throwaway {
         };
         Ok(Throwaway {
             kind,
+            siblings: vec![],
             target,
             client_bin,
             startup: t0.elapsed(),
@@ -145,6 +148,31 @@ impl Throwaway {
             Kind::Server(_) => format!("scratch database on {}", self.target),
             #[cfg(feature = "docker")]
             Kind::Docker(_) => format!("PostgreSQL container at {}", self.target),
+        }
+    }
+
+    /// Another database next to the working one (for reference schemas); it lives and dies
+    /// with the throwaway.
+    pub async fn sibling(&mut self, name: &str) -> Result<ConnSpec> {
+        match &self.kind {
+            Kind::Server(db) => {
+                let s = scratch::ScratchDb::create(&db.admin).await?;
+                let spec = s.target.clone();
+                self.siblings.push(s);
+                Ok(spec)
+            }
+            _ => {
+                let admin = self
+                    .admin()
+                    .cloned()
+                    .expect("servers we start have an admin connection");
+                let client = admin.connect().await?;
+                client
+                    .batch_execute(&format!("CREATE DATABASE {}", scratch::quote_ident(name)))
+                    .await
+                    .map_err(|e| Error::db(format!("cannot create the database {name}"), e))?;
+                Ok(admin.with_dbname(name))
+            }
         }
     }
 
@@ -196,6 +224,9 @@ impl Throwaway {
         } else {
             ""
         };
+        for s in self.siblings {
+            s.keep();
+        }
         let removal = match self.kind {
             Kind::Local(s) => s.keep(),
             Kind::Server(db) => {

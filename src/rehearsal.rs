@@ -1,0 +1,382 @@
+//! One rehearsal, as a straight line: get the source into the throwaway, judge it, look for
+//! hazards, run `up`, verify, run `finish`, verify. Each phase adds to the report; the
+//! first phase that must stop the line (not eligible, hazard, failed migration) does.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::catalog::{self, Catalog, Change};
+use crate::conn::ConnSpec;
+use crate::error::{Error, Exit, Result};
+use crate::hazards;
+use crate::kong::inspect;
+use crate::kong::lts::LtsCatalog;
+use crate::kong::release::embedded_text;
+use crate::kong::schema_meta::{self, Record, Row};
+use crate::kong::state::{self, SubsystemState};
+use crate::report::{Kind, Problem, Progress};
+use crate::runner::builtin::{Builtin, Failure, RunError, StepLog};
+use crate::snapshot;
+use crate::throwaway::Throwaway;
+use crate::verify::{self, CountRow};
+
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A pg_dump custom- or directory-format archive.
+    Dump(PathBuf),
+    /// A live database, dumped in one snapshot by pg_dump.
+    Url(ConnSpec),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub stop_after_up: bool,
+    pub skip_hazard_check: bool,
+    pub allow_unknown: Vec<String>,
+    /// Use this schema.sql as the 3.4.2 reference instead of the embedded one.
+    pub reference_342: Option<PathBuf>,
+    pub restore_jobs: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseTime {
+    pub phase: &'static str,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Restore {
+    pub bytes: u64,
+    pub rows: i64,
+    pub mb_per_s: f64,
+    pub rows_per_s: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub verdict: &'static str,
+    pub exit_code: u8,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+    pub source: String,
+    pub phases: Vec<PhaseTime>,
+    pub restore: Restore,
+    pub state: Vec<SubsystemState>,
+    pub migrations: Vec<StepLog>,
+    /// Kong quirks that fired, with the number of rows showing each.
+    pub quirks: BTreeMap<String, u64>,
+    pub counts: Vec<CountRow>,
+    pub schema_changes: Vec<Change>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reference_diff: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// With --keep: how to reach the migrated database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
+    #[serde(skip)]
+    pub exit: Option<Exit>,
+}
+
+impl Report {
+    fn finish(&mut self, exit: Exit) {
+        self.exit = Some(exit);
+        self.exit_code = exit as u8;
+        self.verdict = if exit == Exit::Ok { "pass" } else { "fail" };
+    }
+    pub fn exit(&self) -> Exit {
+        self.exit.unwrap_or(Exit::Ok)
+    }
+}
+
+struct Clock<'a> {
+    report: &'a mut Report,
+    progress: Progress,
+}
+
+impl Clock<'_> {
+    fn done(&mut self, phase: &'static str, t0: Instant) {
+        let ms = t0.elapsed().as_millis() as u64;
+        self.progress.line(format!("{phase}: done in {ms} ms"));
+        self.report.phases.push(PhaseTime {
+            phase,
+            duration_ms: ms,
+        });
+    }
+}
+
+/// Rows Kong's sequence leaves in schema_meta, predicted from the rows before.
+fn predict_meta(before: &[Row], cat: &LtsCatalog) -> (Vec<Row>, Vec<Row>) {
+    let mut rows = before.to_vec();
+    let mut pending = vec![];
+    for sub in &cat.subsystems {
+        for step in &sub.sequence {
+            let recorded = before.iter().any(|r| {
+                r.subsystem == sub.name
+                    && r.executed
+                        .iter()
+                        .chain(&r.pending)
+                        .flatten()
+                        .any(|m| m == &step.name)
+            });
+            if recorded {
+                continue;
+            }
+            let rec = if step.has_teardown {
+                Record::Pending
+            } else {
+                Record::Executed
+            };
+            schema_meta::simulate(&mut rows, &sub.name, &step.name, rec);
+            if step.has_teardown {
+                pending.push((sub.name.clone(), step.name.clone()));
+            }
+        }
+    }
+    let after_up = rows.clone();
+    for (s, m) in pending {
+        schema_meta::simulate(&mut rows, &s, &m, Record::Teardown);
+    }
+    (after_up, rows)
+}
+
+/// Loads a reference schema (pg_dump --schema-only text) into a sibling database and
+/// reads its catalog, so the reference is rendered by the same server as the rehearsal.
+async fn reference_catalog(tw: &mut Throwaway, name: &str, sql: &str) -> Result<Catalog> {
+    let spec = tw.sibling(name).await?;
+    let client = spec.connect().await?;
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| Error::db(format!("cannot load the reference schema {name}"), e))?;
+    catalog::read(&client, "public").await
+}
+
+pub async fn rehearse(
+    tw: &mut Throwaway,
+    source: &Source,
+    opts: &Options,
+    progress: Progress,
+) -> Result<Report> {
+    let cat = LtsCatalog::load()?;
+    let mut report = Report {
+        source: match source {
+            Source::Dump(p) => p.display().to_string(),
+            Source::Url(u) => u.to_string(),
+        },
+        ..Default::default()
+    };
+    let mut clock = Clock {
+        report: &mut report,
+        progress,
+    };
+    let target = tw.target().clone();
+
+    // 1. The source, restored into the throwaway.
+    let dump_dir = snapshot::private_dump_dir()?;
+    let dump = match source {
+        Source::Dump(p) => p.clone(),
+        Source::Url(src) => {
+            let t0 = Instant::now();
+            progress.line(format!("dumping {src} (pg_dump, one snapshot)"));
+            let out = dump_dir.path().join("source.dump");
+            snapshot::pg_dump_custom(&tw.client_tool("pg_dump")?, src, &out)?;
+            clock.done("dump", t0);
+            out
+        }
+    };
+    let dump_bytes = dir_or_file_size(&dump);
+    let t0 = Instant::now();
+    progress.line(format!("restoring into {}", tw.describe()));
+    snapshot::pg_restore(
+        &tw.client_tool("pg_restore")?,
+        &dump,
+        &target,
+        opts.restore_jobs,
+    )?;
+    let restore_s = t0.elapsed().as_secs_f64().max(1e-6);
+    clock.done("restore", t0);
+    drop(dump_dir);
+
+    // 2. Judge the restored copy (identical to the source, and safe to read at length).
+    let t0 = Instant::now();
+    let insp = inspect::inspect(&target, None).await?;
+    let verdict = state::judge(
+        &state::Observed {
+            schema_meta: insp.rows.as_deref(),
+            catalog: &insp.catalog,
+        },
+        &cat,
+        &state::Options {
+            allow_unknown: opts.allow_unknown.clone(),
+        },
+    );
+    clock.report.state = verdict.subsystems.clone();
+    clock.report.warnings.extend(verdict.warnings.clone());
+    clock.done("judge", t0);
+    if !verdict.eligible {
+        clock.report.problems = verdict.problems;
+        report.finish(Exit::NotEligible);
+        return Ok(report);
+    }
+    let schema = insp.schema.clone();
+
+    // 3. Before: references, drift, fingerprints.
+    let t0 = Instant::now();
+    let ref_285 = reference_catalog(
+        tw,
+        "kong_reference_285",
+        &embedded_text("kong-2.8.5/schema.sql")?,
+    )
+    .await?;
+    let ref_342_sql = match &opts.reference_342 {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Error::io("cannot read the reference schema", p, e))?,
+        None => embedded_text("kong-3.4.2/schema.sql")?,
+    };
+    let ref_342 = reference_catalog(tw, "kong_reference_342", &ref_342_sql).await?;
+    let mut client = target.connect().await?;
+    let before = verify::capture_before(&mut client, &schema).await?;
+    let mut ref_285_here = ref_285.clone();
+    ref_285_here.schema = before.catalog.schema.clone();
+    let drift = catalog::diff(&ref_285_here, &before.catalog);
+    for d in &drift {
+        clock
+            .report
+            .warnings
+            .push(format!("drift from stock Kong 2.8.5: {}", d.describe()));
+    }
+    let rows_total: i64 = before.tables.values().map(|t| t.rows).sum();
+    let bytes = dump_bytes;
+    clock.report.restore = Restore {
+        bytes,
+        rows: rows_total,
+        mb_per_s: (bytes as f64 / 1e6 / restore_s * 10.0).round() / 10.0,
+        rows_per_s: (rows_total as f64 / restore_s).round(),
+    };
+    clock.done("before", t0);
+
+    // 4. Hazards.
+    let t0 = Instant::now();
+    let found = hazards::find(&client).await?;
+    clock.done("hazards", t0);
+    if !found.is_empty() {
+        if opts.skip_hazard_check {
+            for h in &found {
+                clock.report.warnings.push(format!(
+                    "hazard ignored (--skip-hazard-check): {}",
+                    h.message
+                ));
+            }
+        } else {
+            clock.report.problems = found;
+            report.finish(Exit::NotEligible);
+            return Ok(report);
+        }
+    }
+
+    let (meta_up, meta_finish) = predict_meta(&before.schema_meta, &cat);
+    let runner = Builtin {
+        catalog: &cat,
+        progress,
+    };
+
+    // 5. up, and what 2.8 nodes would see during the upgrade window.
+    let t0 = Instant::now();
+    match runner.up(&client).await {
+        Ok(logs) => clock.report.migrations.extend(logs),
+        Err(e) => return failed(report, e),
+    }
+    clock.done("up", t0);
+    let t0 = Instant::now();
+    let (p, w, _) = verify::after_up(&mut client, &schema, &before, &cat, &meta_up).await?;
+    clock.report.problems.extend(p);
+    clock.report.warnings.extend(w);
+    clock.done("verify_up", t0);
+
+    if !opts.stop_after_up {
+        // 6. finish, and the end state.
+        let t0 = Instant::now();
+        match runner.finish(&client).await {
+            Ok(logs) => clock.report.migrations.extend(logs),
+            Err(e) => return failed(report, e),
+        }
+        clock.done("finish", t0);
+        let t0 = Instant::now();
+        let fin = verify::after_finish(
+            &mut client,
+            &schema,
+            &before,
+            &cat,
+            &ref_342,
+            &drift,
+            &meta_finish,
+        )
+        .await?;
+        clock.report.problems.extend(fin.problems);
+        clock.report.warnings.extend(fin.warnings);
+        clock.report.counts = fin.counts;
+        clock.report.quirks.extend(fin.quirks);
+        clock.report.schema_changes = fin.schema_changes;
+        clock.report.reference_diff = fin.reference_diff;
+        clock.done("verify_finish", t0);
+    }
+
+    if opts.stop_after_up {
+        for log in &report.migrations {
+            for (q, n) in &log.quirks {
+                *report.quirks.entry(q.clone()).or_default() += n;
+            }
+        }
+    }
+    let exit = if report.problems.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Verification
+    };
+    report.finish(exit);
+    Ok(report)
+}
+
+fn failed(mut report: Report, e: RunError) -> Result<Report> {
+    match e {
+        RunError::Env(e) => Err(e),
+        RunError::Failed(f) => {
+            report.migrations.extend(f.completed.clone());
+            report.migrations.push(f.step.clone());
+            report.problems.push(
+                Problem::new(
+                    Kind::MigrationFailed,
+                    format!(
+                        "{}/{} failed during {}: {}\n    statement: {}",
+                        f.subsystem, f.migration, f.phase, f.error, f.statement
+                    ),
+                )
+                .subsystem(&f.subsystem)
+                .migration(&f.migration)
+                .fix("Production would stop at the same point and leave the same state (see `failure.schema_meta`). Fix the data or schema the error names in 2.8 before upgrading; to resume a real upgrade stuck here, fix the cause and rerun `kong migrations finish`."),
+            );
+            report.failure = Some(*f);
+            report.finish(Exit::MigrationFailed);
+            Ok(report)
+        }
+    }
+}
+
+/// Size of a dump file, or of all files of a directory-format dump.
+fn dir_or_file_size(p: &std::path::Path) -> u64 {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum(),
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    }
+}

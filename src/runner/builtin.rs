@@ -1,0 +1,464 @@
+//! The built-in runner: what Kong 3.4.2's `kong migrations up` and `kong migrations finish`
+//! do, without a Kong install. SQL comes from the LTS catalog; Kong's Lua data steps are
+//! the Rust ports in `kong::transforms`; bookkeeping is Kong's own `record_migration` SQL.
+//!
+//! Transactions follow Kong: each `up` SQL runs in one transaction; data steps autocommit
+//! row by row; each teardown query is its own implicit transaction; the bookkeeping
+//! statement commits separately. A crash between them therefore leaves what it would leave
+//! in production.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use super::sql::{is_blank, split_statements};
+use crate::error::{describe_pg_error, Error};
+use crate::kong::lts::{LtsCatalog, Step};
+use crate::kong::schema_meta::{self, Record, Row};
+use crate::kong::transforms;
+use crate::report::Progress;
+
+/// Marks the split between two queries Kong sends separately inside one teardown file.
+const QUERY_BOUNDARY: &str = "-- kong-rehearse: query boundary";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepLog {
+    pub subsystem: String,
+    pub migration: String,
+    /// `up` or `teardown`.
+    pub phase: &'static str,
+    /// `ok` or `failed`.
+    pub status: &'static str,
+    pub duration_ms: u64,
+    pub statements: usize,
+    /// Rows a data step rewrote (or deleted).
+    pub rows_rewritten: u64,
+    /// Kong quirks that fired in this step, with how many rows showed each.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub quirks: BTreeMap<String, u64>,
+}
+
+/// A migration failed: where, why, and what it left behind.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub subsystem: String,
+    pub migration: String,
+    pub phase: &'static str,
+    pub error: String,
+    pub statement: String,
+    /// schema_meta as left behind.
+    pub schema_meta: Vec<Row>,
+    /// Steps of this phase that completed before the failure.
+    pub completed: Vec<StepLog>,
+    /// The failed step itself.
+    pub step: StepLog,
+}
+
+#[derive(Debug)]
+pub enum RunError {
+    Failed(Box<Failure>),
+    Env(Error),
+}
+
+impl From<Error> for RunError {
+    fn from(e: Error) -> Self {
+        RunError::Env(e)
+    }
+}
+
+pub struct Builtin<'a> {
+    pub catalog: &'a LtsCatalog,
+    pub progress: Progress,
+}
+
+struct StepError {
+    statement: String,
+    error: String,
+}
+
+impl Builtin<'_> {
+    /// `kong migrations up`: every migration Kong classifies as new, subsystem by subsystem.
+    pub async fn up(&self, client: &Client) -> Result<Vec<StepLog>, RunError> {
+        let rows = read_meta(client).await?;
+        if let Some(r) = rows
+            .iter()
+            .find(|r| r.pending.as_ref().is_some_and(|p| !p.is_empty()))
+        {
+            return Err(RunError::Env(Error::Usage(format!(
+                "Database has pending migrations ({} {:?}); Kong's `up` refuses to run: run \
+                 'kong migrations finish' first",
+                r.subsystem, r.pending
+            ))));
+        }
+        let owner = self.lock(client).await?;
+        let mut logs = vec![];
+        for sub in &self.catalog.subsystems {
+            let recorded = rows.iter().find(|r| r.subsystem == sub.name);
+            for step in &sub.sequence {
+                let done = recorded.is_some_and(|r| {
+                    r.executed
+                        .iter()
+                        .chain(&r.pending)
+                        .flatten()
+                        .any(|m| m == &step.name)
+                });
+                if done {
+                    continue;
+                }
+                self.step(client, &sub.name, step, "up", &mut logs).await?;
+            }
+        }
+        self.unlock(client, owner).await?;
+        Ok(logs)
+    }
+
+    /// `kong migrations finish`: the teardown of every pending migration, in catalog order.
+    pub async fn finish(&self, client: &Client) -> Result<Vec<StepLog>, RunError> {
+        let rows = read_meta(client).await?;
+        let owner = self.lock(client).await?;
+        let mut logs = vec![];
+        for sub in &self.catalog.subsystems {
+            let pending: Vec<String> = rows
+                .iter()
+                .find(|r| r.subsystem == sub.name)
+                .and_then(|r| r.pending.clone())
+                .unwrap_or_default();
+            for step in sub.sequence.iter().filter(|s| pending.contains(&s.name)) {
+                self.step(client, &sub.name, step, "teardown", &mut logs)
+                    .await?;
+            }
+        }
+        self.unlock(client, owner).await?;
+        Ok(logs)
+    }
+
+    /// One migration step: its SQL and data step, then Kong's record of it. On failure the
+    /// steps done so far move into the error.
+    async fn step(
+        &self,
+        client: &Client,
+        sub: &str,
+        step: &Step,
+        phase: &'static str,
+        logs: &mut Vec<StepLog>,
+    ) -> Result<(), RunError> {
+        let t0 = Instant::now();
+        let mut log = new_log(sub, step, phase);
+        let result = if phase == "up" {
+            self.run_up(client, sub, step, &mut log).await
+        } else {
+            self.run_teardown(client, sub, step, &mut log).await
+        };
+        log.duration_ms = t0.elapsed().as_millis() as u64;
+        if let Err(e) = result {
+            return Err(self.failed(client, log, e, std::mem::take(logs)).await);
+        }
+        let rec = match (phase, step.has_teardown) {
+            ("up", true) => Record::Pending,
+            ("up", false) => Record::Executed,
+            _ => Record::Teardown,
+        };
+        if let Err(e) = client.execute(rec.sql(), &[&sub, &step.name]).await {
+            let e = StepError {
+                statement: rec.sql().into(),
+                error: describe_pg_error(&e),
+            };
+            return Err(self.failed(client, log, e, std::mem::take(logs)).await);
+        }
+        self.progress.line(format!(
+            "{phase} {sub}/{}: {} statement(s){} in {} ms (recorded {})",
+            step.name,
+            log.statements,
+            rewritten(&log),
+            log.duration_ms,
+            match rec {
+                Record::Pending => "pending",
+                Record::Executed => "executed",
+                Record::Teardown => "teardown",
+            }
+        ));
+        logs.push(log);
+        Ok(())
+    }
+
+    async fn run_up(
+        &self,
+        c: &Client,
+        sub: &str,
+        step: &Step,
+        log: &mut StepLog,
+    ) -> Result<(), StepError> {
+        if let Some(rel) = &step.up {
+            let sql = self.catalog.sql(rel).map_err(env_step)?;
+            if !is_blank(&sql) {
+                // Kong sends `BEGIN; <up>; COMMIT;`: all of up or none of it.
+                let stmts = split_statements(&sql);
+                log.statements += stmts.len();
+                run_in_transaction(c, &stmts).await?;
+            }
+        }
+        if let Some(data) = &step.up_f {
+            self.data_step(c, sub, data, log).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_teardown(
+        &self,
+        c: &Client,
+        sub: &str,
+        step: &Step,
+        log: &mut StepLog,
+    ) -> Result<(), StepError> {
+        if let Some(rel) = &step.teardown {
+            let sql = self.catalog.sql(rel).map_err(env_step)?;
+            // Each query is one simple-Query message: its own implicit transaction, so an
+            // earlier query stays committed when a later one fails (as in production).
+            for query in split_queries(&sql) {
+                if is_blank(&query) {
+                    continue;
+                }
+                log.statements += split_statements(&query).len();
+                c.batch_execute(&query).await.map_err(|e| StepError {
+                    statement: query.trim().to_string(),
+                    error: describe_pg_error(&e),
+                })?;
+            }
+        }
+        if let Some(data) = &step.teardown_step {
+            self.data_step(c, sub, data, log).await?;
+        }
+        Ok(())
+    }
+
+    async fn data_step(
+        &self,
+        c: &Client,
+        sub: &str,
+        name: &str,
+        log: &mut StepLog,
+    ) -> Result<(), StepError> {
+        match name {
+            "route_paths_280_300" => route_paths(c, log).await,
+            "pre_post_function_functions_to_access" => {
+                plugin_configs(c, sub, log, |cfg| {
+                    transforms::pre_post_function_up_checked(cfg).map(Some)
+                })
+                .await
+            }
+            "pre_post_function_remove_functions" => {
+                plugin_configs(c, sub, log, |cfg| {
+                    transforms::pre_post_function_teardown_checked(cfg).map(Some)
+                })
+                .await
+            }
+            "http_log_headers_280_300" => {
+                plugin_configs(c, "http-log", log, transforms::http_log_headers_checked).await
+            }
+            other => Err(StepError {
+                statement: format!("data step {other}"),
+                error: format!("the built-in runner has no implementation of data step `{other}`"),
+            }),
+        }
+    }
+
+    /// Kong holds a row in `locks` while it migrates; reproduced so the database looks the
+    /// same to anything watching it.
+    async fn lock(&self, c: &Client) -> Result<Uuid, RunError> {
+        let owner = Uuid::from_u128(rand::random::<u128>());
+        c.execute("DELETE FROM locks WHERE ttl < CURRENT_TIMESTAMP", &[])
+            .await
+            .map_err(|e| Error::db("cannot clear expired migration locks", e))?;
+        c.execute(
+            "INSERT INTO locks (key, owner, ttl) VALUES ('migrations', $1::text, CURRENT_TIMESTAMP + interval '60 seconds')",
+            &[&owner.to_string()],
+        )
+        .await
+        .map_err(|e| Error::db("cannot take Kong's migration lock (another `kong migrations` running?)", e))?;
+        Ok(owner)
+    }
+
+    async fn unlock(&self, c: &Client, owner: Uuid) -> Result<(), RunError> {
+        c.execute(
+            "DELETE FROM locks WHERE key = 'migrations' AND owner = $1::text",
+            &[&owner.to_string()],
+        )
+        .await
+        .map_err(|e| Error::db("cannot release Kong's migration lock", e))?;
+        Ok(())
+    }
+
+    async fn failed(
+        &self,
+        c: &Client,
+        mut log: StepLog,
+        e: StepError,
+        completed: Vec<StepLog>,
+    ) -> RunError {
+        log.status = "failed";
+        // Kong releases the lock only on success; the row expires after its TTL.
+        let schema_meta = read_meta(c).await.unwrap_or_default();
+        RunError::Failed(Box::new(Failure {
+            subsystem: log.subsystem.clone(),
+            migration: log.migration.clone(),
+            phase: log.phase,
+            error: e.error,
+            statement: e.statement,
+            schema_meta,
+            completed,
+            step: log,
+        }))
+    }
+}
+
+/// The queries of a teardown file: separated by a line holding only the boundary marker.
+fn split_queries(sql: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for line in sql.lines() {
+        if line.trim() == QUERY_BOUNDARY {
+            out.push(String::new());
+        } else {
+            let q = out.last_mut().expect("never empty");
+            q.push_str(line);
+            q.push('\n');
+        }
+    }
+    out
+}
+
+fn new_log(sub: &str, step: &Step, phase: &'static str) -> StepLog {
+    StepLog {
+        subsystem: sub.to_string(),
+        migration: step.name.clone(),
+        phase,
+        status: "ok",
+        duration_ms: 0,
+        statements: 0,
+        rows_rewritten: 0,
+        quirks: BTreeMap::new(),
+    }
+}
+
+fn rewritten(log: &StepLog) -> String {
+    if log.rows_rewritten > 0 {
+        format!(", {} row(s) rewritten", log.rows_rewritten)
+    } else {
+        String::new()
+    }
+}
+
+fn env_step(e: Error) -> StepError {
+    StepError {
+        statement: String::new(),
+        error: e.to_string(),
+    }
+}
+
+async fn read_meta(c: &Client) -> Result<Vec<Row>, Error> {
+    schema_meta::read(c)
+        .await
+        .map_err(|e| Error::db("cannot read schema_meta", e))
+}
+
+async fn run_in_transaction(c: &Client, stmts: &[String]) -> Result<(), StepError> {
+    c.batch_execute("BEGIN").await.map_err(|e| StepError {
+        statement: "BEGIN".into(),
+        error: describe_pg_error(&e),
+    })?;
+    for s in stmts {
+        if let Err(e) = c.batch_execute(s).await {
+            let _ = c.batch_execute("ROLLBACK").await;
+            return Err(StepError {
+                statement: s.clone(),
+                error: describe_pg_error(&e),
+            });
+        }
+    }
+    c.batch_execute("COMMIT").await.map_err(|e| StepError {
+        statement: "COMMIT".into(),
+        error: describe_pg_error(&e),
+    })
+}
+
+/// core/016 up_f: every route's paths through Kong's migrate_path; one autocommitted UPDATE
+/// per changed route, `updated_at` untouched.
+async fn route_paths(c: &Client, log: &mut StepLog) -> Result<(), StepError> {
+    const SELECT: &str = "SELECT id, paths FROM routes WHERE paths IS NOT NULL";
+    const UPDATE: &str = "UPDATE routes SET paths = $1 WHERE id = $2";
+    let rows = c.query(SELECT, &[]).await.map_err(|e| StepError {
+        statement: SELECT.into(),
+        error: describe_pg_error(&e),
+    })?;
+    log.statements += 1;
+    for r in rows {
+        let id: Uuid = r.get(0);
+        let paths: Vec<String> = r.get(1);
+        let mut changed = false;
+        let mut out = Vec::with_capacity(paths.len());
+        for p in &paths {
+            let (np, ch) = transforms::migrate_path_checked(p).map_err(|e| StepError {
+                statement: format!("UPDATE routes SET paths = ... WHERE id = '{id}'"),
+                error: e.to_string(),
+            })?;
+            changed |= ch;
+            out.push(np);
+        }
+        if changed {
+            c.execute(UPDATE, &[&out, &id])
+                .await
+                .map_err(|e| StepError {
+                    statement: format!("UPDATE routes SET paths = {out:?} WHERE id = '{id}'"),
+                    error: describe_pg_error(&e),
+                })?;
+            log.rows_rewritten += 1;
+            log.statements += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A plugin-config data step: `rewrite` returns the config Kong writes back, None when Kong
+/// leaves the row alone, or the error Kong's Lua raises on it (the step then fails, as in
+/// production, with the rows before it already rewritten).
+async fn plugin_configs(
+    c: &Client,
+    plugin: &str,
+    log: &mut StepLog,
+    rewrite: impl Fn(
+        &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, transforms::TransformError>,
+) -> Result<(), StepError> {
+    const SELECT: &str = "SELECT id, config FROM plugins WHERE name = $1";
+    const UPDATE: &str = "UPDATE plugins SET config = $1 WHERE id = $2";
+    let rows = c.query(SELECT, &[&plugin]).await.map_err(|e| StepError {
+        statement: SELECT.replace("$1", &format!("'{plugin}'")),
+        error: describe_pg_error(&e),
+    })?;
+    log.statements += 1;
+    for r in rows {
+        let id: Uuid = r.get(0);
+        let config: serde_json::Value = r.get(1);
+        let new = rewrite(&config).map_err(|e| StepError {
+            statement: format!("data step on plugins row {id} ({plugin})"),
+            error: e.to_string(),
+        })?;
+        let Some(new) = new else {
+            continue;
+        };
+        for q in transforms::quirks(&config, &new) {
+            *log.quirks.entry(q.to_string()).or_default() += 1;
+        }
+        c.execute(UPDATE, &[&new, &id])
+            .await
+            .map_err(|e| StepError {
+                statement: format!("UPDATE plugins SET config = '...' WHERE id = '{id}'"),
+                error: describe_pg_error(&e),
+            })?;
+        log.rows_rewritten += 1;
+        log.statements += 1;
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! PostgreSQL's own pg_dump and pg_restore; never a re-implementation of them.
+//!
+//! Dump files are mode 0600 from their first byte and appear under their final name only
+//! when complete.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::conn::ConnSpec;
+use crate::error::{Error, Result};
+
+pub fn pg_dump_custom(pg_dump: &Path, source: &ConnSpec, out: &Path) -> Result<u64> {
+    let tmp = partial_path(out);
+    let _ = std::fs::remove_file(&tmp);
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::io("cannot create the dump file", &tmp, e))?;
+    let output = Command::new(pg_dump)
+        .args(["--format=custom", "--no-owner", "--no-privileges"])
+        .envs(source.libpq_env())
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| Error::io("cannot run", pg_dump, e));
+    let output = match output {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::ExternalTool {
+            tool: pg_dump.display().to_string(),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            fix: "pg_dump must be at least as new as the server it dumps; check the \
+                  connection and the free space where the file is written",
+        });
+    }
+    std::fs::rename(&tmp, out)
+        .map_err(|e| Error::io("cannot move the dump into place at", out, e))?;
+    Ok(std::fs::metadata(out).map(|m| m.len()).unwrap_or(0))
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+/// Restores a custom- or directory-format dump into `target` with `--exit-on-error`: a
+/// restore error is a failure, never a warning. Ownership and grants are not restored (the
+/// throwaway has none of production's roles).
+pub fn pg_restore(pg_restore: &Path, dump: &Path, target: &ConnSpec, jobs: u32) -> Result<()> {
+    let output = Command::new(pg_restore)
+        .args(["--exit-on-error", "--no-owner", "--no-privileges"])
+        .arg(format!("--jobs={}", jobs.max(1)))
+        .arg(format!("--dbname={}", target.dbname))
+        .arg(dump)
+        .envs(target.libpq_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| Error::io("cannot run", pg_restore, e))?;
+    if !output.status.success() {
+        return Err(Error::ExternalTool {
+            tool: pg_restore.display().to_string(),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            fix: "check that the file is a complete pg_dump custom or directory archive \
+                  (`pg_restore --list FILE`) and that pg_restore is at least as new as the \
+                  pg_dump that wrote it",
+        });
+    }
+    Ok(())
+}
+
+/// A private temp file path for an intermediate dump (the dir is 0700 and removed on drop).
+pub fn private_dump_dir() -> Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::Builder::new()
+        .prefix("kong-rehearse-dump-")
+        .tempdir()
+        .map_err(|e| Error::io("cannot create a temp dir in", std::env::temp_dir(), e))?;
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("cannot set mode 0700 on", d.path(), e))?;
+    Ok(d)
+}

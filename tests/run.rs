@@ -1,0 +1,382 @@
+//! The rehearsal end to end (`demo`, `run`) on real throwaway servers: a clean pass, and
+//! each failure kind with its exit code.
+
+mod common;
+
+use std::process::Command;
+
+use common::{bin, conninfo, fixture_db, repo_file, TestDb};
+use serde_json::Value;
+
+fn run_json(args: &[&str]) -> (i32, Value) {
+    let out = Command::new(bin())
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), v)
+}
+
+fn rehearse(db: &TestDb, extra: &[&str]) -> (i32, Value) {
+    let src = conninfo(db.tw().target());
+    let mut args = vec!["run", "--source", src.as_str()];
+    args.extend_from_slice(extra);
+    run_json(&args)
+}
+
+fn kinds(v: &Value) -> Vec<String> {
+    v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn assert_demo_passes(scale: &str) {
+    let (code, v) = run_json(&["demo", "--scale", scale]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+    assert_eq!(v["verdict"], "pass");
+    let m = v["migrations"].as_array().unwrap();
+    assert_eq!(m.len(), 19, "15 ups and 4 teardowns");
+    assert!(m.iter().all(|s| s["status"] == "ok"));
+    let counts = v["counts"].as_array().unwrap();
+    assert!(counts.iter().all(|c| c["ok"] == true), "{counts:#?}");
+    let targets = counts.iter().find(|c| c["table"] == "targets").unwrap();
+    assert!(
+        targets["after"].as_i64() < targets["before"].as_i64(),
+        "duplicates removed"
+    );
+    for gone in ["ttls", "vaults_beta"] {
+        assert!(counts
+            .iter()
+            .any(|c| c["table"] == gone && c["after"].is_null()));
+    }
+    let phases: Vec<&str> = v["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    for p in [
+        "restore",
+        "judge",
+        "before",
+        "hazards",
+        "up",
+        "verify_up",
+        "finish",
+        "verify_finish",
+    ] {
+        assert!(phases.contains(&p), "phase {p} missing: {phases:?}");
+    }
+}
+
+#[test]
+fn demo_passes_at_scale_1() {
+    assert_demo_passes("1");
+}
+
+#[test]
+fn demo_passes_at_scale_10() {
+    assert_demo_passes("10");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_from_a_dump_file_passes_and_reports_kong_quirks() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("k.dump");
+    let out = Command::new(bin())
+        .args(["fixture", "--scale", "1", "--out", dump.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, v) = run_json(&["run", "--dump", dump.to_str().unwrap()]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+    let quirks = v["quirks"].as_object().unwrap();
+    assert!(
+        quirks.contains_key("empty_array_became_object"),
+        "{quirks:?}"
+    );
+    assert!(v["restore"]["rows_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["restore"]["mb_per_s"].as_f64().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_is_only_read() {
+    let db = fixture_db().await;
+    let c = db.client().await;
+    let before = kong_rehearse::integrity::fingerprints(&c).await.unwrap();
+    let (code, _) = rehearse(&db, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        kong_rehearse::integrity::fingerprints(&c).await.unwrap(),
+        before
+    );
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM schema_meta", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 13, "the source is still a 2.8.5 database");
+}
+
+const TIE: &str = "INSERT INTO targets (id, created_at, upstream_id, target, weight, ws_id)
+  SELECT '00000000-0000-4000-8000-00000000beef', created_at, upstream_id, target, 50, ws_id
+    FROM targets t1 WHERE NOT EXISTS (SELECT 1 FROM targets t2 WHERE t2.upstream_id = t1.upstream_id
+      AND t2.target = t1.target AND t2.created_at > t1.created_at) ORDER BY id LIMIT 1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tied_duplicate_target_is_a_hazard_found_before_migrating() {
+    let db = fixture_db().await;
+    db.client().await.batch_execute(TIE).await.unwrap();
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 3, "{:#}", v["problems"]);
+    assert_eq!(kinds(&v), ["hazard"]);
+    let p = &v["problems"][0];
+    assert!(p["message"]
+        .as_str()
+        .unwrap()
+        .contains("00000000-0000-4000-8000-00000000beef"));
+    assert!(p["fix"].as_str().unwrap().contains("DELETE FROM targets"));
+    assert!(
+        v["migrations"].as_array().unwrap().is_empty(),
+        "nothing ran"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_hazard_check_skipped_the_teardown_fails_and_leaves_016_pending() {
+    let db = fixture_db().await;
+    db.client().await.batch_execute(TIE).await.unwrap();
+    let (code, v) = rehearse(&db, &["--skip-hazard-check"]);
+    assert_eq!(code, 4, "{:#}", v["problems"]);
+    assert_eq!(kinds(&v), ["migration_failed"]);
+    let f = &v["failure"];
+    assert_eq!(f["subsystem"], "core");
+    assert_eq!(f["migration"], "016_280_to_300");
+    assert_eq!(f["phase"], "teardown");
+    assert!(
+        f["error"]
+            .as_str()
+            .unwrap()
+            .contains("targets_cache_key_key"),
+        "{f:#}"
+    );
+    assert!(f["statement"]
+        .as_str()
+        .unwrap()
+        .contains("UPDATE targets SET cache_key"));
+    let core = f["schema_meta"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["subsystem"] == "core")
+        .unwrap();
+    assert_eq!(
+        core["pending"],
+        serde_json::json!(["016_280_to_300"]),
+        "016 stays pending"
+    );
+    let m = v["migrations"].as_array().unwrap();
+    assert_eq!(m.len(), 16, "all 15 ups, then the failed teardown");
+    assert!(m[..15]
+        .iter()
+        .all(|s| s["phase"] == "up" && s["status"] == "ok"));
+    assert_eq!(m[15]["status"], "failed");
+}
+
+const PLANT: &str = "CREATE FUNCTION planted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}; RETURN NULL; END $$;
+CREATE TRIGGER planted AFTER UPDATE ON routes FOR EACH STATEMENT EXECUTE FUNCTION planted();";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_trigger_that_deletes_rows_is_caught_by_counts() {
+    let db = fixture_db().await;
+    let body = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions ORDER BY id LIMIT 3)";
+    db.client()
+        .await
+        .batch_execute(&PLANT.replace("{body}", body))
+        .await
+        .unwrap();
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 1, "{:#}", v["problems"]);
+    assert!(
+        kinds(&v).contains(&"count_mismatch".to_string()),
+        "{:#}",
+        v["problems"]
+    );
+    let sessions = v["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"] == "sessions")
+        .unwrap();
+    assert_eq!(sessions["ok"], false);
+    assert!(sessions["after"].as_i64().unwrap() < sessions["before"].as_i64().unwrap());
+    // The planted objects are the source's drift from stock 2.8.5, reported, not failed.
+    let w = v["warnings"].to_string();
+    assert!(
+        w.contains("drift from stock Kong 2.8.5") && w.contains("planted"),
+        "{w}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_trigger_that_rewrites_a_column_is_caught_by_content() {
+    let db = fixture_db().await;
+    let body = "UPDATE consumers SET username = 'rewritten-by-trigger' WHERE id = (SELECT id FROM consumers ORDER BY id LIMIT 1)";
+    db.client()
+        .await
+        .batch_execute(&PLANT.replace("{body}", body))
+        .await
+        .unwrap();
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 1, "{:#}", v["problems"]);
+    let p = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "content_mismatch")
+        .expect("content_mismatch");
+    assert!(
+        p["message"].as_str().unwrap().contains("consumers"),
+        "{p:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_reference_is_caught_by_the_schema_check() {
+    let db = fixture_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let reference = std::fs::read_to_string(repo_file("schemas/kong-3.4.2/schema.sql")).unwrap();
+    let tampered = reference.replacen(
+        "    expression text,",
+        "    expression character varying(200),",
+        1,
+    );
+    assert_ne!(tampered, reference, "the reference has routes.expression");
+    let path = dir.path().join("tampered.sql");
+    std::fs::write(&path, tampered).unwrap();
+    let (code, v) = rehearse(&db, &["--reference-schema", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{:#}", v["problems"]);
+    let p = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "schema_mismatch")
+        .expect("schema_mismatch");
+    assert!(
+        p["message"].as_str().unwrap().contains("routes.expression"),
+        "{p:#}"
+    );
+    assert!(v["reference_diff"].as_str().unwrap().contains("expression"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_after_up_leaves_the_between_up_and_finish_state() {
+    let db = fixture_db().await;
+    let (code, v) = rehearse(&db, &["--stop-after", "up"]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+    let m = v["migrations"].as_array().unwrap();
+    assert_eq!(m.len(), 15);
+    assert!(m.iter().all(|s| s["phase"] == "up"));
+    assert!(
+        v["counts"].as_array().unwrap().is_empty(),
+        "no finish, no end-state counts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ineligible_source_is_refused_before_anything_runs() {
+    let db = fixture_db().await;
+    db.client()
+        .await
+        .batch_execute(
+            "UPDATE schema_meta SET pending = ARRAY['016_280_to_300'] WHERE subsystem = 'core'",
+        )
+        .await
+        .unwrap();
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 3);
+    assert_eq!(kinds(&v), ["partial"]);
+    assert!(v["migrations"].as_array().unwrap().is_empty());
+}
+
+/// The up-phase check itself: a 2.8 column gone after `up` is a failure, because 2.8 nodes
+/// still read the database between `up` and `finish`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_up_phase_check_fails_when_a_28_column_is_dropped() {
+    use kong_rehearse::kong::lts::LtsCatalog;
+    use kong_rehearse::report::Progress;
+    use kong_rehearse::runner::builtin::Builtin;
+    use kong_rehearse::verify;
+
+    let db = fixture_db().await;
+    let cat = LtsCatalog::load().unwrap();
+    let mut client = db.client().await;
+    let before = verify::capture_before(&mut client, "public").await.unwrap();
+    let runner = Builtin {
+        catalog: &cat,
+        progress: Progress { quiet: true },
+    };
+    runner.up(&client).await.unwrap();
+    let meta = kong_rehearse::kong::schema_meta::read(&client)
+        .await
+        .unwrap();
+    let (problems, _, _) = verify::after_up(&mut client, "public", &before, &cat, &meta)
+        .await
+        .unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    client
+        .batch_execute("ALTER TABLE routes DROP COLUMN path_handling")
+        .await
+        .unwrap();
+    let (problems, _, _) = verify::after_up(&mut client, "public", &before, &cat, &meta)
+        .await
+        .unwrap();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].message.contains("routes.path_handling"),
+        "{}",
+        problems[0].message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paths_and_configs_kongs_data_steps_choke_on_are_hazards() {
+    let db = fixture_db().await;
+    db.client()
+        .await
+        .batch_execute(
+            "UPDATE routes SET paths = ARRAY['/bad%FFbyte'] WHERE id = (SELECT id FROM routes ORDER BY id LIMIT 1);
+             UPDATE routes SET paths = ARRAY['~/users/\\d+'] WHERE id = (SELECT id FROM routes ORDER BY id OFFSET 1 LIMIT 1);
+             UPDATE plugins SET config = jsonb_set(config, '{functions}', 'null')
+              WHERE id = (SELECT id FROM plugins WHERE name = 'pre-function' ORDER BY id LIMIT 1);",
+        )
+        .await
+        .unwrap();
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 3, "{:#}", v["problems"]);
+    let msgs: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds(&v), ["hazard", "hazard", "hazard"], "{msgs:#?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("/bad%FFbyte") && m.contains("UTF-8")),
+        "{msgs:#?}"
+    );
+    assert!(msgs.iter().any(|m| m.contains("~~/users")), "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("pre-function")), "{msgs:#?}");
+}
