@@ -87,6 +87,22 @@ pub struct RehearsalArgs {
     /// Parallel jobs for pg_restore.
     #[arg(long, default_value_t = 2)]
     pub jobs: u32,
+
+    /// Who runs the migrations: `builtin` (no Kong install needed; Kong OSS 2.8.5 → 3.4.2),
+    /// or `kong` (the real `kong migrations up`/`finish` of --kong-bin, for Kong Enterprise
+    /// and custom plugins; its `kong migrations bootstrap` becomes the reference schema).
+    #[arg(long, value_enum, default_value_t = RunnerChoice::Builtin)]
+    pub runner: RunnerChoice,
+
+    /// The `kong` command to run with `--runner kong`.
+    #[arg(long, value_name = "PATH", default_value = "kong")]
+    pub kong_bin: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunnerChoice {
+    Builtin,
+    Kong,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,9 +19,10 @@ use crate::kong::schema_meta::{self, Record, Row};
 use crate::kong::state::{self, SubsystemState};
 use crate::report::{Kind, Problem, Progress};
 use crate::runner::builtin::{Builtin, Failure, RunError, StepLog};
+use crate::runner::kong_cli::{KongCli, KongOutput};
 use crate::snapshot;
 use crate::throwaway::Throwaway;
-use crate::verify::{self, CountRow};
+use crate::verify::{self, CountRow, MetaExpectation};
 
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -39,6 +40,8 @@ pub struct Options {
     /// Use this schema.sql as the 3.4.2 reference instead of the embedded one.
     pub reference_342: Option<PathBuf>,
     pub restore_jobs: u32,
+    /// Run a real Kong binary instead of the built-in runner.
+    pub kong_bin: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +80,11 @@ pub struct Report {
     /// With --keep: how to reach the migrated database.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kept: Option<String>,
+    /// `builtin`, or `kong` (a real Kong binary).
+    pub runner: &'static str,
+    /// With the real-Kong runner: what each `kong migrations` command printed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kong_output: Vec<KongOutput>,
     #[serde(skip)]
     pub exit: Option<Exit>,
 }
@@ -167,8 +175,14 @@ pub async fn rehearse(
             Source::Dump(p) => p.display().to_string(),
             Source::Url(u) => u.to_string(),
         },
+        runner: if opts.kong_bin.is_some() {
+            "kong"
+        } else {
+            "builtin"
+        },
         ..Default::default()
     };
+    let kong = opts.kong_bin.as_deref().map(KongCli::new).transpose()?;
     let mut clock = Clock {
         report: &mut report,
         progress,
@@ -201,10 +215,37 @@ pub async fn rehearse(
     clock.done("restore", t0);
     drop(dump_dir);
 
+    // With a real Kong, its own `bootstrap` is the golden reference: it knows the
+    // subsystems (Enterprise, custom plugins) the built-in catalog does not.
+    let mut golden: Option<(Catalog, Vec<Row>)> = None;
+    if let Some(k) = &kong {
+        let t0 = Instant::now();
+        let spec = tw.sibling("kong_reference_bootstrap").await?;
+        let out = k.migrations(&spec, &["bootstrap"])?;
+        let ok = out.exit_code == Some(0);
+        let msg = format!("{}{}", out.stdout, out.stderr);
+        clock.report.kong_output.push(out);
+        if !ok {
+            return Err(Error::ExternalTool {
+                tool: format!("{} migrations bootstrap", k.bin.display()),
+                status: "non-zero".into(),
+                stderr: msg.trim().to_string(),
+                fix: "the golden reference database could not be bootstrapped: check that --kong-bin is a working Kong 3.4 and that its plugins= setting matches production",
+            });
+        }
+        let client = spec.connect().await?;
+        let cat_ref = catalog::read(&client, "public").await?;
+        let rows = schema_meta::read(&client)
+            .await
+            .map_err(|e| Error::db("cannot read the reference schema_meta", e))?;
+        golden = Some((cat_ref, rows));
+        clock.done("bootstrap_reference", t0);
+    }
+
     // 2. Judge the restored copy (identical to the source, and safe to read at length).
     let t0 = Instant::now();
     let insp = inspect::inspect(&target, None).await?;
-    let verdict = state::judge(
+    let mut verdict = state::judge(
         &state::Observed {
             schema_meta: insp.rows.as_deref(),
             catalog: &insp.catalog,
@@ -214,6 +255,9 @@ pub async fn rehearse(
             allow_unknown: opts.allow_unknown.clone(),
         },
     );
+    if let Some((_, rows)) = &golden {
+        relax_for_real_kong(&mut verdict, rows);
+    }
     clock.report.state = verdict.subsystems.clone();
     clock.report.warnings.extend(verdict.warnings.clone());
     clock.done("judge", t0);
@@ -237,7 +281,10 @@ pub async fn rehearse(
             .map_err(|e| Error::io("cannot read the reference schema", p, e))?,
         None => embedded_text("kong-3.4.2/schema.sql")?,
     };
-    let ref_342 = reference_catalog(tw, "kong_reference_342", &ref_342_sql).await?;
+    let ref_342 = match (&golden, &opts.reference_342) {
+        (Some((c, _)), None) => c.clone(),
+        _ => reference_catalog(tw, "kong_reference_342", &ref_342_sql).await?,
+    };
     let mut client = target.connect().await?;
     let before = verify::capture_before(&mut client, &schema).await?;
     let mut ref_285_here = ref_285.clone();
@@ -278,7 +325,16 @@ pub async fn rehearse(
         }
     }
 
-    let (meta_up, meta_finish) = predict_meta(&before.schema_meta, &cat);
+    let (meta_up, meta_finish) = match &golden {
+        None => {
+            let (u, f) = predict_meta(&before.schema_meta, &cat);
+            (MetaExpectation::Exact(u), MetaExpectation::Exact(f))
+        }
+        Some((_, rows)) => (
+            MetaExpectation::Skip,
+            MetaExpectation::SameSetsAs(rows.clone()),
+        ),
+    };
     let runner = Builtin {
         catalog: &cat,
         progress,
@@ -286,7 +342,14 @@ pub async fn rehearse(
 
     // 5. up, and what 2.8 nodes would see during the upgrade window.
     let t0 = Instant::now();
-    match runner.up(&client).await {
+    let up = match &kong {
+        None => runner.up(&client).await,
+        Some(k) => {
+            k.run_phase(&target, "up", &mut clock.report.kong_output)
+                .await
+        }
+    };
+    match up {
         Ok(logs) => clock.report.migrations.extend(logs),
         Err(e) => return failed(report, e),
     }
@@ -300,7 +363,14 @@ pub async fn rehearse(
     if !opts.stop_after_up {
         // 6. finish, and the end state.
         let t0 = Instant::now();
-        match runner.finish(&client).await {
+        let fin = match &kong {
+            None => runner.finish(&client).await,
+            Some(k) => {
+                k.run_phase(&target, "finish", &mut clock.report.kong_output)
+                    .await
+            }
+        };
+        match fin {
             Ok(logs) => clock.report.migrations.extend(logs),
             Err(e) => return failed(report, e),
         }
@@ -339,6 +409,28 @@ pub async fn rehearse(
     };
     report.finish(exit);
     Ok(report)
+}
+
+/// With a real Kong binary, what the built-in catalog cannot judge is Kong's to run: an
+/// Enterprise database, or a subsystem Kong's own bootstrap knows. Those problems become
+/// warnings; everything else stands.
+fn relax_for_real_kong(v: &mut state::Verdict, bootstrap: &[Row]) {
+    let enterprise = v.problems.iter().any(|p| p.kind == Kind::Enterprise);
+    let known = |s: &Option<String>| {
+        s.as_deref()
+            .is_some_and(|s| bootstrap.iter().any(|r| r.subsystem == s))
+    };
+    let (relaxed, kept): (Vec<Problem>, Vec<Problem>) = std::mem::take(&mut v.problems)
+        .into_iter()
+        .partition(|p| enterprise || (p.kind == Kind::UnknownMigration && known(&p.subsystem)));
+    for p in relaxed {
+        v.warnings.push(format!(
+            "left to the real Kong binary (not judged by the built-in catalog): {}",
+            p.message
+        ));
+    }
+    v.problems = kept;
+    v.eligible = v.problems.is_empty();
 }
 
 fn failed(mut report: Report, e: RunError) -> Result<Report> {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{throwaway_options, Outcome};
-use crate::cli::{DemoArgs, RehearsalArgs, RunArgs, StopAfter, ThrowawayArgs};
+use crate::cli::{DemoArgs, RehearsalArgs, RunArgs, RunnerChoice, StopAfter, ThrowawayArgs};
 use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
 use crate::fixture::{self, Spec};
@@ -18,6 +18,7 @@ fn options(a: &RehearsalArgs) -> rehearsal::Options {
         allow_unknown: a.allow_unknown.clone(),
         reference_342: a.reference_schema.clone(),
         restore_jobs: a.jobs,
+        kong_bin: (a.runner == RunnerChoice::Kong).then(|| a.kong_bin.clone()),
     }
 }
 
@@ -36,14 +37,14 @@ pub async fn run(a: &RunArgs, progress: Progress) -> Result<Outcome> {
         (None, Some(url)) => Source::Url(ConnSpec::parse(url)?),
         (None, None) => unreachable!("clap requires --dump or --source"),
     };
-    let (opts, mut tw) = start(&a.throwaway, progress).await?;
+    let (opts, mut tw) = start(&a.throwaway, &a.rehearsal, progress).await?;
     let mut report =
         rehearsal::rehearse(&mut tw, &source, &options(&a.rehearsal), progress).await?;
     finish(report_keep(&mut report, tw, opts.keep), &a.rehearsal)
 }
 
 pub async fn demo(a: &DemoArgs, progress: Progress) -> Result<Outcome> {
-    let (opts, mut tw) = start(&a.throwaway, progress).await?;
+    let (opts, mut tw) = start(&a.throwaway, &a.rehearsal, progress).await?;
     let source = tw.sibling("kong_source").await?;
     progress.line(format!(
         "building a Kong 2.8.5 fixture (scale {}) as the source",
@@ -73,8 +74,18 @@ pub async fn demo(a: &DemoArgs, progress: Progress) -> Result<Outcome> {
     finish(report_keep(&mut report, tw, opts.keep), &a.rehearsal)
 }
 
-async fn start(a: &ThrowawayArgs, progress: Progress) -> Result<(throwaway::Options, Throwaway)> {
-    let opts = throwaway_options(a)?;
+async fn start(
+    a: &ThrowawayArgs,
+    r: &RehearsalArgs,
+    progress: Progress,
+) -> Result<(throwaway::Options, Throwaway)> {
+    let mut opts = throwaway_options(a)?;
+    // Kong reaches PostgreSQL over TCP only.
+    if r.runner == RunnerChoice::Kong {
+        if let throwaway::Backend::Local { tcp } = &mut opts.backend {
+            *tcp = true;
+        }
+    }
     progress.line("starting a throwaway PostgreSQL");
     let tw = Throwaway::start(&opts).await?;
     progress.line(format!(
