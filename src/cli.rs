@@ -58,6 +58,67 @@ pub enum Command {
     /// Build a Kong 2.8.5 fixture on a throwaway PostgreSQL and rehearse its upgrade: the
     /// whole tool end to end, with nothing to prepare.
     Demo(DemoArgs),
+
+    /// Dump a database (pg_dump -Fd in one exported snapshot) into a new directory, with a
+    /// manifest of what every table held in that same snapshot and the sha256 of every file.
+    /// The source is only read.
+    Snapshot(SnapshotArgs),
+
+    /// Prove that a backup restores whole: check files against the manifest, restore into a
+    /// throwaway with exit-on-error, then compare every table with the manifest (or the live
+    /// source) and check foreign keys. Exit 0 intact, 1 integrity failure, 5 environment.
+    VerifyBackup(VerifyBackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The database to snapshot (URL or conninfo; default: the libpq environment).
+    #[arg(long)]
+    pub source: Option<String>,
+
+    /// A new (or empty) directory for the snapshot; created mode 0700.
+    #[arg(long)]
+    pub out: PathBuf,
+
+    /// Parallel pg_dump jobs.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: u32,
+
+    /// pg_dump --compress value (default: the fastest the installed pg_dump offers: gzip
+    /// level 1 up to PostgreSQL 15, lz4 from 16).
+    #[arg(long)]
+    pub compress: Option<String>,
+
+    /// Kong's pg_schema, when it is not the connection's current schema.
+    #[arg(long)]
+    pub schema: Option<String>,
+
+    /// Directory of the PostgreSQL client programs (pg_dump).
+    #[arg(long, env = "PG_BIN")]
+    pub pg_bin: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBackupArgs {
+    /// A snapshot directory, a pg_dump directory-format dump, a custom-format file, or a
+    /// plain SQL file.
+    pub path: PathBuf,
+
+    /// The snapshot manifest to check against (default: PATH/manifest.json when PATH is a
+    /// snapshot directory).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+
+    /// Compare the restored contents with this live database instead, read in one snapshot.
+    #[arg(long)]
+    pub against: Option<String>,
+
+    /// Parallel pg_restore jobs.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: u32,
+
+    #[command(flatten)]
+    pub throwaway: ThrowawayArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -113,12 +174,17 @@ pub enum StopAfter {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A pg_dump custom- or directory-format archive of the Kong 2.8 database.
-    #[arg(long, conflicts_with = "source", required_unless_present = "source")]
+    #[arg(long, conflicts_with = "source", required_unless_present_any = ["source", "snapshot"])]
     pub dump: Option<PathBuf>,
 
     /// A live Kong 2.8 database (URL or conninfo); dumped in one snapshot, never written.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "snapshot")]
     pub source: Option<String>,
+
+    /// A `kong-rehearse snapshot` directory: its files are checked against the manifest,
+    /// and the manifest's counts and checksums are the "before" side.
+    #[arg(long, conflicts_with = "dump")]
+    pub snapshot: Option<PathBuf>,
 
     #[command(flatten)]
     pub rehearsal: RehearsalArgs,

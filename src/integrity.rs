@@ -1,7 +1,7 @@
 //! Facts about a database's contents that do not depend on Kong: whether every foreign key
 //! holds, and a content checksum per table.
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 use crate::error::{Error, Result};
 
@@ -84,7 +84,7 @@ pub async fn foreign_key_violations(client: &Client) -> Result<Vec<FkViolation>>
 }
 
 /// Base tables of the current schema, by name.
-pub async fn tables(client: &Client) -> Result<Vec<String>> {
+pub async fn tables(client: &impl GenericClient) -> Result<Vec<String>> {
     Ok(client
         .query(
             "SELECT table_name::text FROM information_schema.tables
@@ -107,26 +107,58 @@ pub struct TableFingerprint {
     pub checksum: String,
 }
 
-pub async fn fingerprint(client: &Client, table: &str) -> Result<TableFingerprint> {
-    let q = format!(
-        "SELECT count(*), coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\")), '') FROM {} t",
-        crate::throwaway::scratch::quote_ident(table)
-    );
-    let row = client
-        .query_one(&q, &[])
-        .await
-        .map_err(|e| Error::db(format!("cannot checksum table {table}"), e))?;
+pub async fn fingerprint(client: &impl GenericClient, table: &str) -> Result<TableFingerprint> {
+    let (rows, checksum) = checksum(client, table, "t.*", "t").await?;
     Ok(TableFingerprint {
         table: table.to_string(),
-        rows: row.get(0),
-        checksum: row.get(1),
+        rows,
+        checksum,
     })
 }
 
-pub async fn fingerprints(client: &Client) -> Result<Vec<TableFingerprint>> {
+pub async fn fingerprints(client: &impl GenericClient) -> Result<Vec<TableFingerprint>> {
     let mut out = Vec::new();
     for t in tables(client).await? {
         out.push(fingerprint(client, &t).await?);
     }
     Ok(out)
+}
+
+/// `count(*)` and an md5 over the rows' text form (sorted, so physical order is irrelevant),
+/// for `select_list` over `table` with an optional WHERE (or alias + WHERE) clause.
+pub async fn checksum(
+    c: &impl GenericClient,
+    table: &str,
+    select_list: &str,
+    filter: &str,
+) -> Result<(i64, String)> {
+    let q = format!(
+        "SELECT count(*), coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE \"C\")), '')
+           FROM (SELECT {select_list} FROM {} {filter}) r",
+        crate::throwaway::scratch::quote_ident(table)
+    );
+    let row = c
+        .query_one(&q, &[])
+        .await
+        .map_err(|e| Error::db(format!("cannot checksum table {table}"), e))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Constraints of the current schema left NOT VALID (a restore that skipped validation,
+/// or an `ADD CONSTRAINT ... NOT VALID` never validated).
+pub async fn not_valid_constraints(client: &impl GenericClient) -> Result<Vec<(String, String)>> {
+    Ok(client
+        .query(
+            "SELECT c.relname::text, k.conname::text FROM pg_constraint k
+               JOIN pg_class c ON c.oid = k.conrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = current_schema() AND NOT k.convalidated
+              ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("cannot list constraints", e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }

@@ -1,6 +1,7 @@
 //! kong-rehearse: rehearse the Kong Gateway 2.8 LTS → 3.4 LTS database upgrade on a
 //! throwaway PostgreSQL, and fail loudly on anything out of order, partial or lost.
 
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -10,6 +11,7 @@ pub mod fixture;
 pub mod hazards;
 pub mod integrity;
 pub mod kong;
+pub mod manifest;
 pub mod rehearsal;
 pub mod report;
 pub mod runner;

@@ -17,6 +17,7 @@ use crate::kong::lts::LtsCatalog;
 use crate::kong::release::embedded_text;
 use crate::kong::schema_meta::{self, Record, Row};
 use crate::kong::state::{self, SubsystemState};
+use crate::manifest::{self, Manifest};
 use crate::report::{Kind, Problem, Progress};
 use crate::runner::builtin::{Builtin, Failure, RunError, StepLog};
 use crate::runner::kong_cli::{KongCli, KongOutput};
@@ -30,6 +31,8 @@ pub enum Source {
     Dump(PathBuf),
     /// A live database, dumped in one snapshot by pg_dump.
     Url(ConnSpec),
+    /// A `kong-rehearse snapshot` directory (dump + manifest).
+    Snapshot(PathBuf),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -172,7 +175,7 @@ pub async fn rehearse(
     let cat = LtsCatalog::load()?;
     let mut report = Report {
         source: match source {
-            Source::Dump(p) => p.display().to_string(),
+            Source::Dump(p) | Source::Snapshot(p) => p.display().to_string(),
             Source::Url(u) => u.to_string(),
         },
         runner: if opts.kong_bin.is_some() {
@@ -191,8 +194,25 @@ pub async fn rehearse(
 
     // 1. The source, restored into the throwaway.
     let dump_dir = snapshot::private_dump_dir()?;
+    let mut known_tables = None;
     let dump = match source {
         Source::Dump(p) => p.clone(),
+        Source::Snapshot(dir) => {
+            let m = Manifest::load(&dir.join(manifest::MANIFEST))?;
+            let bad = crate::backup::check_files(dir, &m)?;
+            if !bad.is_empty() {
+                clock.report.problems = bad;
+                report.finish(Exit::Verification);
+                return Ok(report);
+            }
+            known_tables = Some(
+                m.tables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), (v.rows, v.checksum.clone())))
+                    .collect::<BTreeMap<_, _>>(),
+            );
+            dir.join(manifest::DUMP_DIR)
+        }
         Source::Url(src) => {
             let t0 = Instant::now();
             progress.line(format!("dumping {src} (pg_dump, one snapshot)"));
@@ -286,7 +306,7 @@ pub async fn rehearse(
         _ => reference_catalog(tw, "kong_reference_342", &ref_342_sql).await?,
     };
     let mut client = target.connect().await?;
-    let before = verify::capture_before(&mut client, &schema).await?;
+    let before = verify::capture_before(&mut client, &schema, known_tables.as_ref()).await?;
     let mut ref_285_here = ref_285.clone();
     ref_285_here.schema = before.catalog.schema.clone();
     let drift = catalog::diff(&ref_285_here, &before.catalog);
@@ -459,7 +479,7 @@ fn failed(mut report: Report, e: RunError) -> Result<Report> {
 }
 
 /// Size of a dump file, or of all files of a directory-format dump.
-fn dir_or_file_size(p: &std::path::Path) -> u64 {
+pub fn dir_or_file_size(p: &std::path::Path) -> u64 {
     match std::fs::metadata(p) {
         Ok(m) if m.is_dir() => std::fs::read_dir(p)
             .into_iter()

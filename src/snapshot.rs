@@ -98,3 +98,91 @@ pub fn private_dump_dir() -> Result<tempfile::TempDir> {
         .map_err(|e| Error::io("cannot set mode 0700 on", d.path(), e))?;
     Ok(d)
 }
+
+/// `pg_dump --snapshot=ID -Fd -j N` into `out` (which must not exist yet), with umask 077 so
+/// every file is 0600 and every directory 0700 from the start.
+pub async fn pg_dump_directory(
+    pg_dump: &Path,
+    source: &ConnSpec,
+    out: &Path,
+    snapshot_id: &str,
+    jobs: u32,
+    compress: &str,
+) -> Result<()> {
+    let mut cmd = tokio::process::Command::new(pg_dump);
+    cmd.args(["--format=directory", "--no-sync"])
+        .arg(format!("--snapshot={snapshot_id}"))
+        .arg(format!("--jobs={}", jobs.max(1)))
+        .arg(format!("--compress={compress}"))
+        .arg(format!("--file={}", out.display()))
+        .envs(source.libpq_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: umask is async-signal-safe; it runs in the child between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+            Ok(())
+        });
+    }
+    let output = cmd
+        .output()
+        .await
+        .map_err(|e| Error::io("cannot run", pg_dump, e))?;
+    if !output.status.success() {
+        return Err(Error::ExternalTool {
+            tool: pg_dump.display().to_string(),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            fix: "check the connection and the free space where the snapshot is written; \
+                  pg_dump must be at least as new as the server",
+        });
+    }
+    Ok(())
+}
+
+/// Restores a plain-SQL dump with psql, stopping at the first error.
+pub fn psql_restore(psql: &Path, dump: &Path, target: &ConnSpec) -> Result<()> {
+    let output = Command::new(psql)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(dump)
+        .envs(target.libpq_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| Error::io("cannot run", psql, e))?;
+    if !output.status.success() {
+        return Err(Error::ExternalTool {
+            tool: psql.display().to_string(),
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            fix: "the SQL dump does not restore cleanly; see the first error",
+        });
+    }
+    Ok(())
+}
+
+/// `pg_dump --version` → (major, full version text).
+pub fn tool_version(tool: &Path) -> Result<(u32, String)> {
+    let out = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map_err(|e| Error::io("cannot run", tool, e))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let v = crate::throwaway::binaries::version_from_banner(&text);
+    Ok((crate::throwaway::binaries::parse_major(&v).unwrap_or(0), v))
+}
+
+/// Reads an archive sequentially (`pg_restore --file=/dev/null`), without a database; the
+/// error, if any, names truncation or corruption plainly.
+pub fn pg_restore_read_through(pg_restore: &Path, dump: &Path) -> Option<String> {
+    let out = Command::new(pg_restore)
+        .arg("--file=/dev/null")
+        .arg(dump)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).trim().to_string())
+}

@@ -8,11 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use tokio_postgres::{Client, GenericClient, IsolationLevel};
+use tokio_postgres::{Client, IsolationLevel};
 use uuid::Uuid;
 
 use crate::catalog::{self, Catalog, Change};
 use crate::error::{Error, Result};
+use crate::integrity::checksum;
 use crate::kong::lts::LtsCatalog;
 use crate::kong::schema_meta::{self, Row};
 use crate::kong::transforms;
@@ -66,27 +67,7 @@ async fn in_snapshot(client: &mut Client) -> Result<tokio_postgres::Transaction<
         .map_err(|e| Error::db("cannot open a read-only snapshot", e))
 }
 
-/// `count(*)` and an md5 over the rows' text form (sorted, so physical order is irrelevant),
-/// for `select_list` over `table` with an optional WHERE.
-async fn checksum(
-    c: &impl GenericClient,
-    table: &str,
-    select_list: &str,
-    filter: &str,
-) -> Result<(i64, String)> {
-    let q = format!(
-        "SELECT count(*), coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE \"C\")), '')
-           FROM (SELECT {select_list} FROM {} {filter}) r",
-        quote_ident(table)
-    );
-    let row = c
-        .query_one(&q, &[])
-        .await
-        .map_err(|e| Error::db(format!("cannot checksum table {table}"), e))?;
-    Ok((row.get(0), row.get(1)))
-}
-
-fn select_list(cols: &[String]) -> String {
+pub fn select_list(cols: &[String]) -> String {
     cols.iter()
         .map(|c| quote_ident(c))
         .collect::<Vec<_>>()
@@ -96,13 +77,22 @@ fn select_list(cols: &[String]) -> String {
 const SURVIVING_TARGETS: &str = "t1 WHERE NOT EXISTS (SELECT 1 FROM targets t2
     WHERE t1.created_at < t2.created_at AND t1.upstream_id = t2.upstream_id AND t1.target = t2.target)";
 
-pub async fn capture_before(client: &mut Client, schema: &str) -> Result<Before> {
+/// `known`: per-table (rows, checksum) already recorded for exactly this data (a snapshot
+/// manifest); those tables are not counted again.
+pub async fn capture_before(
+    client: &mut Client,
+    schema: &str,
+    known: Option<&BTreeMap<String, (i64, String)>>,
+) -> Result<Before> {
     let tx = in_snapshot(client).await?;
     let catalog = catalog::read(&tx, schema).await?;
     let mut tables = BTreeMap::new();
     for (name, t) in &catalog.tables {
         let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
-        let (rows, sum) = checksum(&tx, name, &select_list(&columns), "").await?;
+        let (rows, sum) = match known.and_then(|k| k.get(name)) {
+            Some(k) => k.clone(),
+            None => checksum(&tx, name, &select_list(&columns), "").await?,
+        };
         tables.insert(
             name.clone(),
             TableState {

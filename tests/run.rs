@@ -321,7 +321,9 @@ async fn the_up_phase_check_fails_when_a_28_column_is_dropped() {
     let db = fixture_db().await;
     let cat = LtsCatalog::load().unwrap();
     let mut client = db.client().await;
-    let before = verify::capture_before(&mut client, "public").await.unwrap();
+    let before = verify::capture_before(&mut client, "public", None)
+        .await
+        .unwrap();
     let runner = Builtin {
         catalog: &cat,
         progress: Progress { quiet: true },

@@ -1,5 +1,6 @@
 //! One function per command: wiring between the CLI, the domain modules and the report.
 
+mod backup;
 mod fixture;
 mod run;
 mod state;
@@ -19,6 +20,8 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Plan(a) => ("plan", state::plan(a).await),
         Command::Run(a) => ("run", run::run(a, progress).await),
         Command::Demo(a) => ("demo", run::demo(a, progress).await),
+        Command::Snapshot(a) => ("snapshot", backup::snapshot(a, progress).await),
+        Command::VerifyBackup(a) => ("verify-backup", backup::verify_backup(a, progress).await),
     };
     let mut stdout = std::io::stdout().lock();
     match result {

@@ -24,6 +24,17 @@ fn options(a: &RehearsalArgs) -> rehearsal::Options {
 
 pub async fn run(a: &RunArgs, progress: Progress) -> Result<Outcome> {
     let source = match (&a.dump, &a.source) {
+        _ if a.snapshot.is_some() => {
+            let dir = a.snapshot.clone().unwrap_or_default();
+            if !dir.join(crate::manifest::MANIFEST).exists() {
+                return Err(Error::Usage(format!(
+                    "{} is not a kong-rehearse snapshot directory (no manifest.json); take one \
+                     with `kong-rehearse snapshot --out DIR`, or pass a plain dump with --dump",
+                    dir.display()
+                )));
+            }
+            Source::Snapshot(dir)
+        }
         (Some(p), _) => {
             if !p.exists() {
                 return Err(Error::Usage(format!(
@@ -35,7 +46,7 @@ pub async fn run(a: &RunArgs, progress: Progress) -> Result<Outcome> {
             Source::Dump(p.clone())
         }
         (None, Some(url)) => Source::Url(ConnSpec::parse(url)?),
-        (None, None) => unreachable!("clap requires --dump or --source"),
+        (None, None) => unreachable!("clap requires --dump, --source or --snapshot"),
     };
     let (opts, mut tw) = start(&a.throwaway, &a.rehearsal, progress).await?;
     let mut report =

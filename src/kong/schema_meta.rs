@@ -43,7 +43,7 @@ ON CONFLICT (key, subsystem) DO UPDATE
 }
 
 /// One `schema_meta` row as Kong reads it (`WHERE key = 'schema_meta'`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Row {
     pub subsystem: String,
     pub last_executed: Option<String>,

@@ -141,7 +141,7 @@ fn describe(dir: &Path) -> Result<PgBin> {
 }
 
 /// `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` → `15.18`.
-pub(crate) fn version_from_banner(banner: &str) -> String {
+pub fn version_from_banner(banner: &str) -> String {
     let after = banner
         .split_once("(PostgreSQL) ")
         .map(|(_, v)| v)
@@ -150,7 +150,7 @@ pub(crate) fn version_from_banner(banner: &str) -> String {
 }
 
 /// "15.4" → 15, "9.6.24" → 9, "16beta1" → 16, "17.0 (Debian 17.0-1)" → 17.
-pub(crate) fn parse_major(v: &str) -> Option<u32> {
+pub fn parse_major(v: &str) -> Option<u32> {
     let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
 }

@@ -1,0 +1,132 @@
+//! Snapshot manifests: what a snapshot directory holds, and what the database held when it
+//! was taken, so a restore can be proven whole.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::kong::schema_meta::Row;
+
+pub const FORMAT: &str = "kong-rehearse-snapshot";
+pub const MANIFEST: &str = "manifest.json";
+/// The pg_dump directory-format archive inside a snapshot directory.
+pub const DUMP_DIR: &str = "dump";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Relative to the snapshot directory.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableEntry {
+    pub rows: i64,
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KongState {
+    pub eligible: bool,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub tool_version: String,
+    pub source: String,
+    pub schema: String,
+    pub server_version: String,
+    pub pg_dump_version: String,
+    pub compress: String,
+    pub snapshot_id: String,
+    pub kong_state: KongState,
+    pub schema_meta: Vec<Row>,
+    pub tables: BTreeMap<String, TableEntry>,
+    pub catalog_sha256: String,
+    pub catalog: Catalog,
+    pub files: Vec<FileEntry>,
+    pub duration_ms: u64,
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read the manifest", path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not a kong-rehearse snapshot manifest ({e}); pass the manifest.json that \
+                 `kong-rehearse snapshot` wrote, or leave --manifest out",
+                path.display()
+            ))
+        })
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn file_sha256(path: &Path) -> Result<(u64, String)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f
+            .read(&mut buf)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((n, hex(&h.finalize())))
+}
+
+/// Every regular file under `root/sub`, relative to `root`, sorted.
+pub fn list_files(root: &Path, sub: &str) -> Result<Vec<PathBuf>> {
+    let mut out = vec![];
+    let mut stack = vec![root.join(sub)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(|e| Error::io("cannot list", &d, e))? {
+            let e = e.map_err(|e| Error::io("cannot list", &d, e))?;
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap_or(&p).to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// sha256 and size of every file of the dump.
+pub fn hash_files(root: &Path, files: &[PathBuf]) -> Result<Vec<FileEntry>> {
+    files
+        .iter()
+        .map(|f| {
+            let (bytes, sha256) = file_sha256(&root.join(f))?;
+            Ok(FileEntry {
+                path: f.display().to_string(),
+                bytes,
+                sha256,
+            })
+        })
+        .collect()
+}
