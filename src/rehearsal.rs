@@ -156,8 +156,7 @@ fn predict_meta(before: &[Row], cat: &LtsCatalog) -> (Vec<Row>, Vec<Row>) {
 
 /// Loads a reference schema (pg_dump --schema-only text) into a sibling database and
 /// reads its catalog, so the reference is rendered by the same server as the rehearsal.
-async fn reference_catalog(tw: &mut Throwaway, name: &str, sql: &str) -> Result<Catalog> {
-    let spec = tw.sibling(name).await?;
+async fn reference_catalog(spec: ConnSpec, name: &str, sql: &str) -> Result<Catalog> {
     let client = spec.connect().await?;
     client
         .batch_execute(sql)
@@ -290,23 +289,34 @@ pub async fn rehearse(
 
     // 3. Before: references, drift, fingerprints.
     let t0 = Instant::now();
-    let ref_285 = reference_catalog(
-        tw,
-        "kong_reference_285",
-        &embedded_text("kong-2.8.5/schema.sql")?,
-    )
-    .await?;
     let ref_342_sql = match &opts.reference_342 {
         Some(p) => std::fs::read_to_string(p)
             .map_err(|e| Error::io("cannot read the reference schema", p, e))?,
         None => embedded_text("kong-3.4.2/schema.sql")?,
     };
-    let ref_342 = match (&golden, &opts.reference_342) {
-        (Some((c, _)), None) => c.clone(),
-        _ => reference_catalog(tw, "kong_reference_342", &ref_342_sql).await?,
+    let ref_285_sql = embedded_text("kong-2.8.5/schema.sql")?;
+    let spec_285 = tw.sibling("kong_reference_285").await?;
+    let spec_342 = match (&golden, &opts.reference_342) {
+        (Some(_), None) => None,
+        _ => Some(tw.sibling("kong_reference_342").await?),
     };
+    // The references load while the source is fingerprinted: independent work, separate
+    // connections.
     let mut client = target.connect().await?;
-    let before = verify::capture_before(&mut client, &schema, known_tables.as_ref()).await?;
+    let (ref_285, ref_342, before) = tokio::join!(
+        reference_catalog(spec_285, "kong-2.8.5", &ref_285_sql),
+        async {
+            match (spec_342, &golden) {
+                (Some(spec), _) => reference_catalog(spec, "kong-3.4.2", &ref_342_sql).await,
+                (None, Some((c, _))) => Ok(c.clone()),
+                (None, None) => {
+                    unreachable!("a sibling is created whenever there is no golden reference")
+                }
+            }
+        },
+        verify::capture_before(&mut client, &schema, known_tables.as_ref())
+    );
+    let (ref_285, ref_342, before) = (ref_285?, ref_342?, before?);
     let mut ref_285_here = ref_285.clone();
     ref_285_here.schema = before.catalog.schema.clone();
     let drift = catalog::diff(&ref_285_here, &before.catalog);
