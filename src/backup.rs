@@ -22,14 +22,14 @@ use crate::snapshot;
 use crate::throwaway::{binaries, Throwaway};
 
 /// What the source holds, read inside one transaction.
-struct Facts {
-    schema: String,
-    catalog: catalog::Catalog,
-    rows: Option<Vec<schema_meta::Row>>,
-    tables: BTreeMap<String, TableEntry>,
+pub(crate) struct Facts {
+    pub schema: String,
+    pub catalog: catalog::Catalog,
+    pub rows: Option<Vec<schema_meta::Row>>,
+    pub tables: BTreeMap<String, TableEntry>,
 }
 
-async fn read_facts(tx: &impl GenericClient, schema: Option<&str>) -> Result<Facts> {
+pub(crate) async fn read_facts(tx: &impl GenericClient, schema: Option<&str>) -> Result<Facts> {
     let schema: String = match schema {
         Some(s) => s.to_string(),
         None => tx

@@ -59,6 +59,11 @@ pub enum Command {
     /// whole tool end to end, with nothing to prepare.
     Demo(DemoArgs),
 
+    /// Judge a database someone already rolled back: 2.8 schema_meta but 3.x objects or
+    /// columns, `~` route paths in a 2.8 database, or contents that differ from the snapshot
+    /// manifest taken before the upgrade. Reads only. Exit 0 clean, 3 leftovers found.
+    RollbackCheck(RollbackCheckArgs),
+
     /// Dump a database (pg_dump -Fd in one exported snapshot) into a new directory, with a
     /// manifest of what every table held in that same snapshot and the sha256 of every file.
     /// The source is only read.
@@ -68,6 +73,16 @@ pub enum Command {
     /// throwaway with exit-on-error, then compare every table with the manifest (or the live
     /// source) and check foreign keys. Exit 0 intact, 1 integrity failure, 5 environment.
     VerifyBackup(VerifyBackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackCheckArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// The manifest of the snapshot taken before the upgrade; every table must match it.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -155,9 +170,23 @@ pub struct RehearsalArgs {
     #[arg(long, value_enum, default_value_t = RunnerChoice::Builtin)]
     pub runner: RunnerChoice,
 
+    /// After the upgrade, rehearse the way back on the same throwaway: `clean` (the upgrade
+    /// guide's `pg_restore --clean` into the upgraded database), `recreate` (re-create the
+    /// schema, then restore), or `both` (the default when the flag has no value), and
+    /// recommend the one that restores the 2.8 database exactly.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "both")]
+    pub rollback: Option<RollbackChoice>,
+
     /// The `kong` command to run with `--runner kong`.
     #[arg(long, value_name = "PATH", default_value = "kong")]
     pub kong_bin: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RollbackChoice {
+    Clean,
+    Recreate,
+    Both,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,6 +14,7 @@ pub mod kong;
 pub mod manifest;
 pub mod rehearsal;
 pub mod report;
+pub mod rollback;
 pub mod runner;
 pub mod snapshot;
 pub mod throwaway;

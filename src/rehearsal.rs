@@ -19,6 +19,7 @@ use crate::kong::schema_meta::{self, Record, Row};
 use crate::kong::state::{self, SubsystemState};
 use crate::manifest::{self, Manifest};
 use crate::report::{Kind, Problem, Progress};
+use crate::rollback;
 use crate::runner::builtin::{Builtin, Failure, RunError, StepLog};
 use crate::runner::kong_cli::{KongCli, KongOutput};
 use crate::snapshot;
@@ -45,6 +46,8 @@ pub struct Options {
     pub restore_jobs: u32,
     /// Run a real Kong binary instead of the built-in runner.
     pub kong_bin: Option<PathBuf>,
+    /// After the forward rehearsal, rehearse these ways back, in order.
+    pub rollback: Vec<rollback::Method>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +91,11 @@ pub struct Report {
     /// With the real-Kong runner: what each `kong migrations` command printed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kong_output: Vec<KongOutput>,
+    /// With --rollback: each way back, and whether it restored the 2.8 database exactly.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rollback: Vec<rollback::Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_recommendation: Option<String>,
     #[serde(skip)]
     pub exit: Option<Exit>,
 }
@@ -232,7 +240,6 @@ pub async fn rehearse(
     )?;
     let restore_s = t0.elapsed().as_secs_f64().max(1e-6);
     clock.done("restore", t0);
-    drop(dump_dir);
 
     // With a real Kong, its own `bootstrap` is the golden reference: it knows the
     // subsystems (Enterprise, custom plugins) the built-in catalog does not.
@@ -381,7 +388,11 @@ pub async fn rehearse(
     };
     match up {
         Ok(logs) => clock.report.migrations.extend(logs),
-        Err(e) => return failed(report, e),
+        Err(e) => {
+            let mut r = failed(report, e)?;
+            rollbacks(tw, &dump, &schema, &before, opts, &mut r).await?;
+            return Ok(r);
+        }
     }
     clock.done("up", t0);
     let t0 = Instant::now();
@@ -402,7 +413,11 @@ pub async fn rehearse(
         };
         match fin {
             Ok(logs) => clock.report.migrations.extend(logs),
-            Err(e) => return failed(report, e),
+            Err(e) => {
+                let mut r = failed(report, e)?;
+                rollbacks(tw, &dump, &schema, &before, opts, &mut r).await?;
+                return Ok(r);
+            }
         }
         clock.done("finish", t0);
         let t0 = Instant::now();
@@ -432,6 +447,9 @@ pub async fn rehearse(
             }
         }
     }
+    drop(client);
+    rollbacks(tw, &dump, &schema, &before, opts, &mut report).await?;
+    drop(dump_dir);
     let exit = if report.problems.is_empty() {
         Exit::Ok
     } else {
@@ -439,6 +457,51 @@ pub async fn rehearse(
     };
     report.finish(exit);
     Ok(report)
+}
+
+/// The ways back, rehearsed on the upgraded database in order; the first exact one is
+/// recommended, and none being exact is a problem.
+async fn rollbacks(
+    tw: &Throwaway,
+    dump: &std::path::Path,
+    schema: &str,
+    before: &verify::Before,
+    opts: &Options,
+    report: &mut Report,
+) -> Result<()> {
+    if opts.rollback.is_empty() {
+        return Ok(());
+    }
+    let pg_restore = tw.client_tool("pg_restore")?;
+    for m in &opts.rollback {
+        let t0 = Instant::now();
+        let o = rollback::rehearse(*m, &pg_restore, dump, tw.target(), schema, before).await?;
+        report.phases.push(PhaseTime {
+            phase: match m {
+                rollback::Method::Clean => "rollback_clean",
+                rollback::Method::Recreate => "rollback_recreate",
+            },
+            duration_ms: t0.elapsed().as_millis() as u64,
+        });
+        report.rollback.push(o);
+    }
+    match report.rollback.iter().find(|o| o.exact) {
+        Some(o) => {
+            report.rollback_recommendation = Some(format!(
+                "roll back with the `{}` method: {}",
+                serde_json::to_value(o.method).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                o.command
+            ));
+        }
+        None => report.problems.push(
+            Problem::new(
+                Kind::Partial,
+                "no rehearsed way back restored the pre-upgrade database exactly (see `rollback`)",
+            )
+            .fix("Do not upgrade production until a rollback is proven: try `--rollback recreate`, and check that the backup restores whole with `verify-backup`."),
+        ),
+    }
+    Ok(())
 }
 
 /// With a real Kong binary, what the built-in catalog cannot judge is Kong's to run: an

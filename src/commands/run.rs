@@ -3,12 +3,15 @@
 use std::fmt::Write as _;
 
 use super::{throwaway_options, Outcome};
-use crate::cli::{DemoArgs, RehearsalArgs, RunArgs, RunnerChoice, StopAfter, ThrowawayArgs};
+use crate::cli::{
+    DemoArgs, RehearsalArgs, RollbackChoice, RunArgs, RunnerChoice, StopAfter, ThrowawayArgs,
+};
 use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
 use crate::fixture::{self, Spec};
 use crate::rehearsal::{self, Report, Source};
 use crate::report::Progress;
+use crate::rollback;
 use crate::throwaway::{self, Throwaway};
 
 fn options(a: &RehearsalArgs) -> rehearsal::Options {
@@ -19,6 +22,12 @@ fn options(a: &RehearsalArgs) -> rehearsal::Options {
         reference_342: a.reference_schema.clone(),
         restore_jobs: a.jobs,
         kong_bin: (a.runner == RunnerChoice::Kong).then(|| a.kong_bin.clone()),
+        rollback: match a.rollback {
+            None => vec![],
+            Some(RollbackChoice::Clean) => vec![rollback::Method::Clean],
+            Some(RollbackChoice::Recreate) => vec![rollback::Method::Recreate],
+            Some(RollbackChoice::Both) => vec![rollback::Method::Clean, rollback::Method::Recreate],
+        },
     }
 }
 
@@ -263,6 +272,37 @@ pub fn render_text(r: &Report) -> String {
             "\nschema diff against the Kong 3.4.2 reference:\n{}",
             r.reference_diff
         );
+    }
+    if !r.rollback.is_empty() {
+        let _ = writeln!(s, "\nrollback rehearsal:");
+        for o in &r.rollback {
+            let _ = writeln!(
+                s,
+                "  {:?}: {} ({} pg_restore error(s), {} difference(s) from the pre-upgrade database, {} ms)\n    command: {}",
+                o.method,
+                if o.exact { "restores the 2.8 database exactly" } else { "does NOT restore the 2.8 database" },
+                o.restore_errors,
+                o.differences.len(),
+                o.duration_ms,
+                o.command
+            );
+            for d in o.differences.iter().take(12) {
+                let _ = writeln!(s, "    - {}", d.message);
+            }
+            if o.differences.len() > 12 {
+                let _ = writeln!(
+                    s,
+                    "    - … {} more (see the JSON report)",
+                    o.differences.len() - 12
+                );
+            }
+            if !o.explanation.is_empty() {
+                let _ = writeln!(s, "    why: {}", o.explanation);
+            }
+        }
+        if let Some(rec) = &r.rollback_recommendation {
+            let _ = writeln!(s, "  recommendation: {rec}");
+        }
     }
     if !r.warnings.is_empty() {
         let _ = writeln!(s, "\nwarnings:");

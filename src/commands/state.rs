@@ -3,12 +3,13 @@
 use serde_json::json;
 
 use super::Outcome;
-use crate::cli::StateArgs;
+use crate::cli::{RollbackCheckArgs, StateArgs};
 use crate::conn::ConnSpec;
 use crate::error::{Exit, Result};
 use crate::kong::inspect::{self, Inspection};
 use crate::kong::lts::{Effect, LtsCatalog};
 use crate::kong::state::{self, Verdict};
+use crate::report::{Kind, Problem};
 
 struct Judged {
     db: ConnSpec,
@@ -227,6 +228,109 @@ pub async fn plan(a: &StateArgs) -> Result<Outcome> {
         exit: exit_of(&j.verdict),
         problems: j.verdict.problems.clone(),
         json,
+        text,
+    })
+}
+
+pub async fn rollback_check(a: &RollbackCheckArgs) -> Result<Outcome> {
+    let mut j = judge(&a.state).await?;
+    let mut problems = j.verdict.problems.clone();
+    // Rows only a 3.0 migration writes: regex paths already carrying `~`.
+    let mut client = j.db.connect().await?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| crate::error::Error::db("cannot open a read-only transaction", e))?;
+    if j.inspection.catalog.has_table("routes") {
+        let q = format!(
+            "SELECT id::text, p FROM {}.routes, unnest(paths) p WHERE p LIKE '~%' ORDER BY 1",
+            crate::throwaway::scratch::quote_ident(&j.inspection.schema)
+        );
+        for r in tx
+            .query(&q, &[])
+            .await
+            .map_err(|e| crate::error::Error::db("cannot read routes", e))?
+        {
+            let (id, p): (String, String) = (r.get(0), r.get(1));
+            if crate::kong::transforms::is_regex_path(&p[1..]) {
+                problems.push(
+                    Problem::new(
+                        Kind::Partial,
+                        format!("route {id} has the 3.x path `{p}` in a 2.8 database: 3.0's path migration already ran on it, and a second upgrade makes it `~{p}`"),
+                    )
+                    .subsystem("core")
+                    .migration("016_280_to_300")
+                    .object(format!("routes {id}"))
+                    .fix("Restore the routes from the pre-upgrade backup (re-create the schema and pg_restore), not by hand."),
+                );
+            }
+        }
+    }
+    if let Some(path) = &a.manifest {
+        let m = crate::manifest::Manifest::load(path)?;
+        let facts = crate::backup::read_facts(&tx, Some(&j.inspection.schema)).await?;
+        for (t, want) in &m.tables {
+            match facts.tables.get(t) {
+                None => problems.push(
+                    Problem::new(
+                        Kind::Partial,
+                        format!("table {t} ({} rows in the manifest) is missing", want.rows),
+                    )
+                    .object(format!("table {t}")),
+                ),
+                Some(got) if got.rows != want.rows => problems.push(
+                    Problem::new(
+                        Kind::Partial,
+                        format!(
+                            "table {t}: {} rows, {} in the pre-upgrade manifest",
+                            got.rows, want.rows
+                        ),
+                    )
+                    .object(format!("table {t}")),
+                ),
+                Some(got) if got.checksum != want.checksum => problems.push(
+                    Problem::new(
+                        Kind::Partial,
+                        format!("table {t}: contents differ from the pre-upgrade manifest"),
+                    )
+                    .object(format!("table {t}")),
+                ),
+                _ => {}
+            }
+        }
+        for t in facts.tables.keys().filter(|t| !m.tables.contains_key(*t)) {
+            problems.push(
+                Problem::new(
+                    Kind::Partial,
+                    format!("table {t} is not in the pre-upgrade manifest: a 3.x leftover"),
+                )
+                .object(format!("table {t}")),
+            );
+        }
+    }
+    tx.rollback().await.ok();
+    j.verdict.problems = problems.clone();
+    j.verdict.eligible = problems.is_empty();
+    let mut text = if problems.is_empty() {
+        format!(
+            "CLEAN: {} reads as the pre-upgrade Kong 2.8.5 database\n",
+            j.db
+        )
+    } else {
+        format!(
+            "NOT A CLEAN ROLLBACK: {} problem(s) in {}\n",
+            problems.len(),
+            j.db
+        )
+    };
+    text.push_str(&problems_text(&j.verdict));
+    Ok(Outcome {
+        exit: exit_of(&j.verdict),
+        problems,
+        json: body(&j),
         text,
     })
 }

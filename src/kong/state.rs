@@ -173,8 +173,65 @@ pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Verdict {
         v.subsystems.push(st);
     }
 
+    if let Some(p) = rollback_leftovers(cat, rows, obs.catalog) {
+        v.problems.insert(0, p);
+    }
     v.eligible = v.problems.is_empty();
     v
+}
+
+/// A database whose schema_meta records no 3.x migration, yet which carries 3.x objects: the
+/// leftovers of a rollback with `pg_restore --clean` (or of an interrupted upgrade).
+fn rollback_leftovers(cat: &LtsCatalog, rows: &[Row], schema: &Catalog) -> Option<Problem> {
+    let any_3x_recorded = cat.subsystems.iter().any(|sub| {
+        rows.iter()
+            .filter(|r| r.subsystem == sub.name)
+            .flat_map(|r| r.executed.iter().chain(&r.pending).flatten())
+            .any(|m| sub.step(m).is_some())
+    });
+    if any_3x_recorded {
+        return None;
+    }
+    let mut leftovers: Vec<String> = vec![];
+    for step in cat.subsystems.iter().flat_map(|s| &s.sequence) {
+        for e in &step.effects.up {
+            if matches!(
+                e.op.as_str(),
+                "create_table" | "add_column" | "create_function"
+            ) && !e
+                .condition
+                .as_deref()
+                .is_some_and(|c| c.starts_with("EE only"))
+                && e.present_in(schema) == Some(true)
+            {
+                if let Some(o) = e.created_object() {
+                    if !leftovers.contains(&o) {
+                        leftovers.push(o);
+                    }
+                }
+            }
+        }
+    }
+    if leftovers.is_empty() {
+        return None;
+    }
+    Some(
+        Problem::new(
+            Kind::Partial,
+            format!(
+                "schema_meta says Kong 2.8.5, but the database carries 3.x objects: {}. These \
+                 are the leftovers of a rollback with `pg_restore --clean` (or of an \
+                 interrupted upgrade). A second upgrade on it would skip copying the vaults \
+                 (sm_vaults already exists), so their data is lost when `finish` drops \
+                 vaults_beta, and it would prefix already-migrated `~` route paths a second \
+                 time (`~~`)",
+                leftovers.join(", ")
+            ),
+        )
+        .subsystem("core")
+        .object(leftovers[0].clone())
+        .fix("Roll back properly: `DROP SCHEMA public CASCADE; CREATE SCHEMA public;` (or drop and re-create the database), `pg_restore --exit-on-error` the pre-upgrade backup, then check it with `kong-rehearse rollback-check`."),
+    )
 }
 
 fn judge_subsystem(
