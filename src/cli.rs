@@ -59,6 +59,12 @@ pub enum Command {
     /// whole tool end to end, with nothing to prepare.
     Demo(DemoArgs),
 
+    /// Check a Kong 2.x declarative file (kong.yaml / kong.json, DB-less or hybrid data
+    /// plane backups) for what 3.4 does differently: regex paths without `~`,
+    /// `_format_version`, route regexes the 3.4 router rejects, changed plugin settings.
+    /// Exit 0 clean, 1 findings.
+    LintDeclarative(LintDeclarativeArgs),
+
     /// Judge a database someone already rolled back: 2.8 schema_meta but 3.x objects or
     /// columns, `~` route paths in a 2.8 database, or contents that differ from the snapshot
     /// manifest taken before the upgrade. Reads only. Exit 0 clean, 3 leftovers found.
@@ -73,6 +79,12 @@ pub enum Command {
     /// throwaway with exit-on-error, then compare every table with the manifest (or the live
     /// source) and check foreign keys. Exit 0 intact, 1 integrity failure, 5 environment.
     VerifyBackup(VerifyBackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintDeclarativeArgs {
+    /// The declarative file (YAML or JSON).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +162,11 @@ pub struct RehearsalArgs {
     /// Accept a subsystem the LTS catalog does not know (a custom plugin); repeatable.
     #[arg(long = "allow-unknown", value_name = "SUBSYSTEM")]
     pub allow_unknown: Vec<String>,
+
+    /// Treat runtime hazards (route regexes the 3.4 router rejects, plugin settings whose
+    /// meaning changed) as failures (exit 3) instead of warnings.
+    #[arg(long)]
+    pub strict: bool,
 
     /// A `pg_dump --schema-only` file to use as the expected Kong 3.4.2 schema instead of
     /// the built-in one (e.g. from a `kong migrations bootstrap` of your own build).
@@ -252,6 +269,11 @@ pub struct StateArgs {
     /// Accept a subsystem the LTS catalog does not know (a custom plugin); repeatable.
     #[arg(long = "allow-unknown", value_name = "SUBSYSTEM")]
     pub allow_unknown: Vec<String>,
+
+    /// Treat runtime hazards (route regexes the 3.4 router rejects, plugin settings whose
+    /// meaning changed) as failures (exit 3) instead of warnings.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -126,3 +126,81 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
     }
     Ok(out)
 }
+
+/// What migrates cleanly but breaks or changes behaviour on Kong 3.4: route regexes the
+/// 3.4 router cannot compile, settings whose meaning changed (see `runtime_hazards`).
+pub struct Runtime {
+    pub findings: Vec<crate::runtime_hazards::Finding>,
+    /// The 2.8.0/2.8.1 mixed-version window note, when regex routes exist.
+    pub mixed_version: Option<String>,
+}
+
+impl Runtime {
+    /// Findings that `--strict` turns into problems (not the informational ones).
+    pub fn strict_problems(&self) -> Vec<Problem> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity != crate::runtime_hazards::Severity::Info)
+            .map(|f| f.to_problem())
+            .collect()
+    }
+}
+
+pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
+    use crate::runtime_hazards::{self as rh, PluginRow, RouteRow};
+    let q = |t: &str| format!("{}.{t}", crate::throwaway::scratch::quote_ident(schema));
+    let mut routes = vec![];
+    for r in c
+        .query(
+            &format!(
+                "SELECT id::text, name, service_id::text, paths, path_handling, regex_priority,
+                        hosts, methods, headers::text, snis FROM {} ORDER BY id",
+                q("routes")
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("cannot read routes", e))?
+    {
+        let headers: Option<String> = r.get(8);
+        routes.push(RouteRow {
+            id: r.get(0),
+            name: r.get(1),
+            service_id: r.get(2),
+            paths: r.get(3),
+            path_handling: r.get(4),
+            regex_priority: r.get(5),
+            hosts: r.get(6),
+            methods: r.get(7),
+            headers: headers.and_then(|h| serde_json::from_str(&h).ok()),
+            snis: r.get(9),
+        });
+    }
+    let mut plugins = vec![];
+    for r in c
+        .query(
+            &format!(
+                "SELECT id::text, name, config, route_id::text, service_id::text, consumer_id::text FROM {} ORDER BY id",
+                q("plugins")
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| Error::db("cannot read plugins", e))?
+    {
+        plugins.push(PluginRow {
+            id: r.get(0),
+            name: r.get(1),
+            config: r.get(2),
+            route_id: r.get(3),
+            service_id: r.get(4),
+            consumer_id: r.get(5),
+        });
+    }
+    let mut findings = rh::route_hazards(&routes);
+    findings.extend(rh::plugin_hazards(&plugins));
+    Ok(Runtime {
+        findings,
+        mixed_version: rh::mixed_version_note(&routes),
+    })
+}

@@ -48,6 +48,8 @@ pub struct Options {
     pub kong_bin: Option<PathBuf>,
     /// After the forward rehearsal, rehearse these ways back, in order.
     pub rollback: Vec<rollback::Method>,
+    /// Runtime hazards fail the run (exit 3) instead of being warnings.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +98,8 @@ pub struct Report {
     pub rollback: Vec<rollback::Outcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_recommendation: Option<String>,
+    /// What migrates cleanly but behaves differently on 3.4 (warnings unless --strict).
+    pub runtime_hazards: Vec<crate::runtime_hazards::Finding>,
     #[serde(skip)]
     pub exit: Option<Exit>,
 }
@@ -345,7 +349,18 @@ pub async fn rehearse(
 
     // 4. Hazards.
     let t0 = Instant::now();
-    let found = hazards::find(&client).await?;
+    let mut found = hazards::find(&client).await?;
+    let rt = hazards::runtime(&client, &schema).await?;
+    if let Some(n) = &rt.mixed_version {
+        clock
+            .report
+            .warnings
+            .push(format!("mixed-version window: {n}"));
+    }
+    if opts.strict {
+        found.extend(rt.strict_problems());
+    }
+    clock.report.runtime_hazards = rt.findings;
     clock.done("hazards", t0);
     if !found.is_empty() {
         if opts.skip_hazard_check {

@@ -20,6 +20,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Plan(a) => ("plan", state::plan(a).await),
         Command::Run(a) => ("run", run::run(a, progress).await),
         Command::Demo(a) => ("demo", run::demo(a, progress).await),
+        Command::LintDeclarative(a) => ("lint-declarative", state::lint_declarative(a).await),
         Command::RollbackCheck(a) => ("rollback-check", state::rollback_check(a).await),
         Command::Snapshot(a) => ("snapshot", backup::snapshot(a, progress).await),
         Command::VerifyBackup(a) => ("verify-backup", backup::verify_backup(a, progress).await),

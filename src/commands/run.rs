@@ -22,6 +22,7 @@ fn options(a: &RehearsalArgs) -> rehearsal::Options {
         reference_342: a.reference_schema.clone(),
         restore_jobs: a.jobs,
         kong_bin: (a.runner == RunnerChoice::Kong).then(|| a.kong_bin.clone()),
+        strict: a.strict,
         rollback: match a.rollback {
             None => vec![],
             Some(RollbackChoice::Clean) => vec![rollback::Method::Clean],
@@ -272,6 +273,16 @@ pub fn render_text(r: &Report) -> String {
             "\nschema diff against the Kong 3.4.2 reference:\n{}",
             r.reference_diff
         );
+    }
+    if !r.runtime_hazards.is_empty() && r.exit_code != 3 {
+        let _ = writeln!(
+            s,
+            "\nruntime hazards ({}; warnings, `--strict` makes them failures):",
+            r.runtime_hazards.len()
+        );
+        for f in &r.runtime_hazards {
+            let _ = writeln!(s, "  {}", f.to_problem().to_text());
+        }
     }
     if !r.rollback.is_empty() {
         let _ = writeln!(s, "\nrollback rehearsal:");

@@ -16,6 +16,7 @@ struct Judged {
     inspection: Inspection,
     catalog: LtsCatalog,
     verdict: Verdict,
+    runtime: Option<crate::hazards::Runtime>,
 }
 
 async fn judge(a: &StateArgs) -> Result<Judged> {
@@ -35,12 +36,47 @@ async fn judge(a: &StateArgs) -> Result<Judged> {
             allow_unknown: a.allow_unknown.clone(),
         },
     );
+    // Runtime hazards need Kong's tables; a database that is not Kong has none to read.
+    let mut verdict = verdict;
+    let runtime =
+        if inspection.catalog.has_table("routes") && inspection.catalog.has_table("plugins") {
+            let client = db.connect().await?;
+            let rt = crate::hazards::runtime(&client, &inspection.schema).await?;
+            if a.strict {
+                verdict.problems.extend(rt.strict_problems());
+                verdict.eligible = verdict.problems.is_empty();
+            }
+            Some(rt)
+        } else {
+            None
+        };
     Ok(Judged {
         db,
         inspection,
         catalog,
         verdict,
+        runtime,
     })
+}
+
+fn runtime_text(j: &Judged, strict: bool) -> String {
+    let Some(rt) = &j.runtime else {
+        return String::new();
+    };
+    let mut s = String::new();
+    if let Some(n) = &rt.mixed_version {
+        s.push_str(&format!("\nmixed-version window: {n}\n"));
+    }
+    if !rt.findings.is_empty() && !strict {
+        s.push_str(&format!(
+            "\nruntime hazards ({}; warnings, `--strict` makes them failures):\n",
+            rt.findings.len()
+        ));
+        for f in &rt.findings {
+            s.push_str(&format!("  {}\n", f.to_problem().to_text()));
+        }
+    }
+    s
 }
 
 fn exit_of(v: &Verdict) -> Exit {
@@ -87,6 +123,8 @@ fn problems_text(v: &Verdict) -> String {
 
 fn body(j: &Judged) -> serde_json::Value {
     json!({
+        "runtime_hazards": j.runtime.as_ref().map(|r| r.findings.clone()).unwrap_or_default(),
+        "mixed_version_note": j.runtime.as_ref().and_then(|r| r.mixed_version.clone()),
         "database": j.db.to_string(),
         "schema": j.inspection.schema,
         "server_version": j.inspection.server_version,
@@ -119,6 +157,7 @@ pub async fn status(a: &StateArgs) -> Result<Outcome> {
         ));
     }
     text.push_str(&problems_text(&j.verdict));
+    text.push_str(&runtime_text(&j, a.strict));
     Ok(Outcome {
         exit: exit_of(&j.verdict),
         problems: j.verdict.problems.clone(),
@@ -222,6 +261,7 @@ pub async fn plan(a: &StateArgs) -> Result<Outcome> {
         }
     }
     text.push_str(&problems_text(&j.verdict));
+    text.push_str(&runtime_text(&j, a.strict));
     let mut json = body(&j);
     json["steps"] = serde_json::to_value(&steps).unwrap_or_default();
     Ok(Outcome {
@@ -332,5 +372,46 @@ pub async fn rollback_check(a: &RollbackCheckArgs) -> Result<Outcome> {
         problems,
         json: body(&j),
         text,
+    })
+}
+
+pub async fn lint_declarative(a: &crate::cli::LintDeclarativeArgs) -> Result<Outcome> {
+    let text = std::fs::read_to_string(&a.file)
+        .map_err(|e| crate::error::Error::io("cannot read the declarative file", &a.file, e))?;
+    let name = a.file.display().to_string();
+    let findings = crate::declarative::lint_declarative(&text, &name).map_err(|e| {
+        crate::error::Error::Usage(format!(
+            "{e}. Pass a Kong declarative configuration (kong.yaml or kong.json, as `kong config db_export` or `deck dump` write it)."
+        ))
+    })?;
+    let mut out = if findings.is_empty() {
+        format!("CLEAN: {name} has nothing Kong 3.4 treats differently\n")
+    } else {
+        format!("{} finding(s) in {name}:\n", findings.len())
+    };
+    for f in &findings {
+        out.push_str(&f.to_text());
+        out.push('\n');
+    }
+    let problems: Vec<Problem> = findings
+        .iter()
+        .map(|f| {
+            Problem::new(
+                Kind::RuntimeHazard,
+                format!("{} line {}: {}: {}", f.file, f.line, f.yaml_path, f.message),
+            )
+            .object(f.yaml_path.clone())
+            .fix(f.fixes.join(" "))
+        })
+        .collect();
+    Ok(Outcome {
+        exit: if findings.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Verification
+        },
+        problems,
+        text: out,
+        json: json!({ "file": name, "findings": findings }),
     })
 }
