@@ -9,24 +9,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::{bin, conninfo, fixture_db, TestDb};
+use common::{bin, conninfo, fixture_db, run_json, TestDb};
 use serde_json::Value;
-
-fn json(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(bin())
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
-}
 
 fn kinds(v: &Value) -> Vec<String> {
     v["problems"]
@@ -38,7 +22,7 @@ fn kinds(v: &Value) -> Vec<String> {
 }
 
 fn snapshot(db: &TestDb, out: &Path) {
-    let (code, v) = json(&[
+    let (code, v) = run_json(&[
         "snapshot",
         "--source",
         &conninfo(db.tw().target()),
@@ -88,7 +72,7 @@ async fn a_snapshot_taken_under_concurrent_writes_matches_its_restore_exactly() 
     let writes = writer.await.unwrap();
     assert!(writes > 5, "the writer really ran concurrently ({writes})");
 
-    let (code, v) = json(&["verify-backup", snap.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["compared_with"], "manifest");
     let tables = v["tables"].as_array().unwrap();
@@ -97,7 +81,7 @@ async fn a_snapshot_taken_under_concurrent_writes_matches_its_restore_exactly() 
     assert!(v["restore_rows_per_s"].as_f64().unwrap() > 0.0);
 
     // The source moved on after the snapshot: comparing with it now shows exactly that.
-    let (code, v) = json(&[
+    let (code, v) = run_json(&[
         "verify-backup",
         snap.to_str().unwrap(),
         "--against",
@@ -108,7 +92,7 @@ async fn a_snapshot_taken_under_concurrent_writes_matches_its_restore_exactly() 
     assert!(k.contains(&"count_mismatch".to_string()), "{k:?}");
 
     // And the snapshot rehearses, with the manifest as the "before" side.
-    let (code, v) = json(&["run", "--snapshot", snap.to_str().unwrap()]);
+    let (code, v) = run_json(&["run", "--snapshot", snap.to_str().unwrap()]);
     assert_eq!(code, 0, "{:#}", v["problems"]);
 }
 
@@ -135,7 +119,7 @@ async fn everything_a_snapshot_writes_is_private() {
     assert_eq!(m["kong_state"]["eligible"], true);
     assert_eq!(m["files"].as_array().unwrap().len(), n);
     // A second snapshot into the same directory is refused rather than overwriting.
-    let (code, _) = json(&[
+    let (code, _) = run_json(&[
         "snapshot",
         "--source",
         &conninfo(db.tw().target()),
@@ -169,7 +153,7 @@ async fn a_flipped_byte_and_a_missing_file_are_found_by_the_manifest() {
     let i = bytes.len() / 2;
     bytes[i] ^= 0x01;
     std::fs::write(&p, bytes).unwrap();
-    let (code, v) = json(&["verify-backup", snap.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
     assert_eq!(code, 1);
     let p0 = v["problems"]
         .as_array()
@@ -181,7 +165,7 @@ async fn a_flipped_byte_and_a_missing_file_are_found_by_the_manifest() {
 
     let victim = m["files"][0]["path"].as_str().unwrap().to_string();
     std::fs::remove_file(snap.join(&victim)).unwrap();
-    let (code, v) = json(&["verify-backup", snap.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(v["problems"]
         .as_array()
@@ -201,7 +185,7 @@ async fn a_row_changed_in_the_source_is_found_with_against() {
         .batch_execute("UPDATE services SET host = 'moved.example' WHERE name = 'svc-0'")
         .await
         .unwrap();
-    let (code, v) = json(&[
+    let (code, v) = run_json(&[
         "verify-backup",
         snap.to_str().unwrap(),
         "--against",
@@ -221,7 +205,7 @@ fn truncated_corrupt_empty_and_foreign_files_get_distinct_answers() {
 
     let trunc = dir.path().join("trunc.dump");
     std::fs::write(&trunc, &data[..data.len() / 2]).unwrap();
-    let (code, v) = json(&["verify-backup", trunc.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", trunc.to_str().unwrap()]);
     assert_eq!(
         (code, kinds(&v)),
         (1, vec!["truncated".to_string()]),
@@ -233,7 +217,7 @@ fn truncated_corrupt_empty_and_foreign_files_get_distinct_answers() {
     let i = d.len() * 2 / 3;
     d[i] ^= 0xff;
     std::fs::write(&flip, &d).unwrap();
-    let (code, v) = json(&["verify-backup", flip.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", flip.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(
         matches!(kinds(&v)[0].as_str(), "corrupt" | "restore_failed"),
@@ -242,15 +226,15 @@ fn truncated_corrupt_empty_and_foreign_files_get_distinct_answers() {
 
     let empty = dir.path().join("empty.dump");
     std::fs::write(&empty, b"").unwrap();
-    let (code, v) = json(&["verify-backup", empty.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", empty.to_str().unwrap()]);
     assert_eq!((code, kinds(&v)), (1, vec!["empty_file".to_string()]));
 
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, b"not a dump at all\n").unwrap();
-    let (code, v) = json(&["verify-backup", text.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", text.to_str().unwrap()]);
     assert_eq!((code, kinds(&v)), (1, vec!["not_a_dump".to_string()]));
 
-    let (code, v) = json(&["verify-backup", good.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", good.to_str().unwrap()]);
     assert_eq!(code, 0, "{v:#}");
 }
 
@@ -267,7 +251,7 @@ async fn a_plain_sql_dump_restores_and_a_non_kong_dump_is_named() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let (code, v) = json(&["verify-backup", plain.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", plain.to_str().unwrap()]);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["input"], "plain_sql");
     assert_eq!(v["kong_eligible"], true);
@@ -282,7 +266,7 @@ async fn a_plain_sql_dump_restores_and_a_non_kong_dump_is_named() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let (code, v) = json(&["verify-backup", foreign.to_str().unwrap()]);
+    let (code, v) = run_json(&["verify-backup", foreign.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert_eq!(kinds(&v), ["not_kong"]);
     assert!(v["problems"][0]["message"]

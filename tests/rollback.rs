@@ -6,27 +6,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{bin, conninfo, fixture_db, TestDb};
+use common::{conninfo, fixture_db, run_json, TestDb};
 use kong_rehearse::kong::lts::LtsCatalog;
 use kong_rehearse::report::Progress;
 use kong_rehearse::runner::builtin::Builtin;
-use serde_json::Value;
-
-fn json(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(bin())
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
-}
 
 fn pg_tool(db: &TestDb, tool: &str, args: &[&str], file: &Path) {
     let out = Command::new(db.tw().client_tool(tool).unwrap())
@@ -58,7 +41,7 @@ async fn upgrade_in_place(db: &TestDb) {
 
 #[test]
 fn run_rollback_shows_clean_leaves_3x_behind_and_recommends_recreate() {
-    let (code, v) = json(&["demo", "--rollback"]);
+    let (code, v) = run_json(&["demo", "--rollback"]);
     assert_eq!(code, 0, "{:#}", v["problems"]);
     let rb = v["rollback"].as_array().unwrap();
     assert_eq!(rb.len(), 2);
@@ -92,7 +75,7 @@ fn run_rollback_shows_clean_leaves_3x_behind_and_recommends_recreate() {
 
 #[test]
 fn only_a_failing_way_back_fails_the_run() {
-    let (code, v) = json(&["demo", "--rollback", "clean"]);
+    let (code, v) = run_json(&["demo", "--rollback", "clean"]);
     assert_eq!(code, 1);
     assert!(v["problems"]
         .as_array()
@@ -121,7 +104,7 @@ async fn a_database_rolled_back_with_clean_is_refused_and_its_leftovers_named() 
     let url = conninfo(db.tw().target());
 
     for cmd in ["status", "rollback-check"] {
-        let (code, v) = json(&[cmd, "--db", &url]);
+        let (code, v) = run_json(&[cmd, "--db", &url]);
         assert_eq!(code, 3, "{cmd}: {v:#}");
         let msg = v["problems"][0]["message"].as_str().unwrap();
         for left in [
@@ -136,7 +119,7 @@ async fn a_database_rolled_back_with_clean_is_refused_and_its_leftovers_named() 
         }
         assert!(msg.contains("vault") && msg.contains("~~"), "{msg}");
     }
-    let (_, v) = json(&["rollback-check", "--db", &url]);
+    let (_, v) = run_json(&["rollback-check", "--db", &url]);
     assert!(
         v["problems"]
             .as_array()
@@ -151,7 +134,7 @@ async fn a_database_rolled_back_with_clean_is_refused_and_its_leftovers_named() 
     );
 
     // A second forward rehearsal is refused before anything runs.
-    let (code, v) = json(&["run", "--source", &url]);
+    let (code, v) = run_json(&["run", "--source", &url]);
     assert_eq!(code, 3, "{:#}", v["problems"]);
     assert!(v["migrations"].as_array().unwrap().is_empty());
 }
@@ -162,7 +145,7 @@ async fn a_database_rolled_back_by_recreating_matches_its_pre_upgrade_manifest()
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
     let url = conninfo(db.tw().target());
-    let (code, _) = json(&[
+    let (code, _) = run_json(&[
         "snapshot",
         "--source",
         &url,
@@ -172,7 +155,7 @@ async fn a_database_rolled_back_by_recreating_matches_its_pre_upgrade_manifest()
     assert_eq!(code, 0);
     upgrade_in_place(&db).await;
     let manifest = snap.join("manifest.json");
-    let (code, v) = json(&[
+    let (code, v) = run_json(&[
         "rollback-check",
         "--db",
         &url,
@@ -192,7 +175,7 @@ async fn a_database_rolled_back_by_recreating_matches_its_pre_upgrade_manifest()
         &["--no-owner", "--exit-on-error", "--dbname=kong"],
         &snap.join("dump"),
     );
-    let (code, v) = json(&[
+    let (code, v) = run_json(&[
         "rollback-check",
         "--db",
         &url,

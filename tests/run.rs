@@ -5,24 +5,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{bin, conninfo, fixture_db, repo_file, TestDb};
+use common::{bin, conninfo, fixture_db, repo_file, run_json, TestDb};
 use serde_json::Value;
-
-fn run_json(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(bin())
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON object ({e}):\n{text}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
-}
 
 fn rehearse(db: &TestDb, extra: &[&str]) -> (i32, Value) {
     let src = conninfo(db.tw().target());

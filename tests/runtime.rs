@@ -3,26 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{bin, conninfo, fixture_db, repo_file};
-use serde_json::Value;
-
-fn json(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(bin())
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
-}
+use common::{conninfo, fixture_db, repo_file, run_json};
 
 const LOOKAHEAD: &str =
     "UPDATE routes SET paths = ARRAY['/api/(?=v2)[a-z0-9]+'] WHERE name = 'route-3'";
@@ -33,7 +14,7 @@ async fn a_pcre_only_route_regex_warns_by_default_and_fails_with_strict() {
     db.client().await.batch_execute(LOOKAHEAD).await.unwrap();
     let url = conninfo(db.tw().target());
 
-    let (code, v) = json(&["status", "--db", &url]);
+    let (code, v) = run_json(&["status", "--db", &url]);
     assert_eq!(code, 0, "{v:#}");
     let hz = v["runtime_hazards"].as_array().unwrap();
     let f = hz
@@ -47,7 +28,7 @@ async fn a_pcre_only_route_regex_warns_by_default_and_fails_with_strict() {
     );
     assert!(v["mixed_version_note"].as_str().unwrap().contains("2.8.0"));
 
-    let (code, v) = json(&["status", "--db", &url, "--strict"]);
+    let (code, v) = run_json(&["status", "--db", &url, "--strict"]);
     assert_eq!(code, 3);
     assert!(v["problems"]
         .as_array()
@@ -59,11 +40,11 @@ async fn a_pcre_only_route_regex_warns_by_default_and_fails_with_strict() {
                 .unwrap()
                 .contains("route-regex-incompatible")));
 
-    let (code, v) = json(&["plan", "--db", &url]);
+    let (code, v) = run_json(&["plan", "--db", &url]);
     assert_eq!(code, 0);
     assert!(!v["runtime_hazards"].as_array().unwrap().is_empty());
 
-    let (code, v) = json(&["run", "--source", &url]);
+    let (code, v) = run_json(&["run", "--source", &url]);
     assert_eq!(code, 0, "{:#}", v["problems"]);
     assert!(v["runtime_hazards"]
         .as_array()
@@ -72,7 +53,7 @@ async fn a_pcre_only_route_regex_warns_by_default_and_fails_with_strict() {
         .any(|f| f["kind"] == "route-regex-incompatible"));
     assert!(v["warnings"].to_string().contains("mixed-version window"));
 
-    let (code, v) = json(&["run", "--source", &url, "--strict"]);
+    let (code, v) = run_json(&["run", "--source", &url, "--strict"]);
     assert_eq!(code, 3);
     assert!(
         v["migrations"].as_array().unwrap().is_empty(),
@@ -83,7 +64,7 @@ async fn a_pcre_only_route_regex_warns_by_default_and_fails_with_strict() {
 #[test]
 fn lint_declarative_finds_hazards_with_paths_and_lines_and_passes_a_clean_file() {
     let dirty = repo_file("tests/fixtures/declarative/kong-2x-hazards.yaml");
-    let (code, v) = json(&["lint-declarative", dirty.to_str().unwrap()]);
+    let (code, v) = run_json(&["lint-declarative", dirty.to_str().unwrap()]);
     assert_eq!(code, 1);
     let f = v["findings"].as_array().unwrap();
     assert!(f
@@ -96,12 +77,12 @@ fn lint_declarative_finds_hazards_with_paths_and_lines_and_passes_a_clean_file()
     assert_eq!(v["problems"].as_array().unwrap().len(), f.len());
 
     let clean = repo_file("tests/fixtures/declarative/kong-2x-clean.yaml");
-    let (code, v) = json(&["lint-declarative", clean.to_str().unwrap()]);
+    let (code, v) = run_json(&["lint-declarative", clean.to_str().unwrap()]);
     assert_eq!(code, 0, "{v:#}");
 
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.yaml");
     std::fs::write(&junk, "- just\n- a list\n").unwrap();
-    let (code, _) = json(&["lint-declarative", junk.to_str().unwrap()]);
+    let (code, _) = run_json(&["lint-declarative", junk.to_str().unwrap()]);
     assert_eq!(code, 2);
 }

@@ -90,3 +90,21 @@ pub async fn fixture_db() -> TestDb {
         .unwrap();
     db
 }
+
+/// Runs the binary with `--format json` and returns its exit code and the one JSON object it
+/// printed on stdout (panicking, with stderr, if stdout is anything else).
+pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), v)
+}
