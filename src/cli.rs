@@ -21,6 +21,11 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// More detail on stderr: -v lists each step, -vv also each SQL statement the built-in
+    /// runner sends. (RUST_LOG overrides.)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -176,6 +181,14 @@ pub struct RehearsalArgs {
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+
+    /// Also write a JUnit XML report (one testsuite per phase, one testcase per check).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Also write a Markdown summary (for a GitHub step summary or a PR comment).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 
     /// Parallel jobs for pg_restore.
     #[arg(long, default_value_t = 2)]

@@ -14,6 +14,7 @@ pub mod integrity;
 pub mod kong;
 pub mod manifest;
 pub mod rehearsal;
+pub mod render;
 pub mod report;
 pub mod rollback;
 pub mod runner;

@@ -7,6 +7,20 @@ use kong_rehearse::error::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr only; stdout carries the report alone.
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "kong_rehearse=debug,warn",
+        _ => "kong_rehearse=trace,warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let exit = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -212,7 +212,7 @@ pub async fn rehearse(
             let m = Manifest::load(&dir.join(manifest::MANIFEST))?;
             let bad = crate::backup::check_files(dir, &m)?;
             if !bad.is_empty() {
-                clock.report.problems = bad;
+                clock.report.problems = tag(bad, "files");
                 report.finish(Exit::Verification);
                 return Ok(report);
             }
@@ -292,7 +292,7 @@ pub async fn rehearse(
     clock.report.warnings.extend(verdict.warnings.clone());
     clock.done("judge", t0);
     if !verdict.eligible {
-        clock.report.problems = verdict.problems;
+        clock.report.problems = tag(verdict.problems, "judge");
         report.finish(Exit::NotEligible);
         return Ok(report);
     }
@@ -371,7 +371,7 @@ pub async fn rehearse(
                 ));
             }
         } else {
-            clock.report.problems = found;
+            clock.report.problems = tag(found, "hazards");
             report.finish(Exit::NotEligible);
             return Ok(report);
         }
@@ -412,7 +412,7 @@ pub async fn rehearse(
     clock.done("up", t0);
     let t0 = Instant::now();
     let (p, w, _) = verify::after_up(&mut client, &schema, &before, &cat, &meta_up).await?;
-    clock.report.problems.extend(p);
+    clock.report.problems.extend(tag(p, "verify_up"));
     clock.report.warnings.extend(w);
     clock.done("verify_up", t0);
 
@@ -446,7 +446,10 @@ pub async fn rehearse(
             &meta_finish,
         )
         .await?;
-        clock.report.problems.extend(fin.problems);
+        clock
+            .report
+            .problems
+            .extend(tag(fin.problems, "verify_finish"));
         clock.report.warnings.extend(fin.warnings);
         clock.report.counts = fin.counts;
         clock.report.quirks.extend(fin.quirks);
@@ -513,6 +516,7 @@ async fn rollbacks(
                 Kind::Partial,
                 "no rehearsed way back restored the pre-upgrade database exactly (see `rollback`)",
             )
+            .in_phase("rollback")
             .fix("Do not upgrade production until a rollback is proven: try `--rollback recreate`, and check that the backup restores whole with `verify-backup`."),
         ),
     }
@@ -541,6 +545,10 @@ fn relax_for_real_kong(v: &mut state::Verdict, bootstrap: &[Row]) {
     v.eligible = v.problems.is_empty();
 }
 
+fn tag(problems: Vec<Problem>, phase: &'static str) -> Vec<Problem> {
+    problems.into_iter().map(|p| p.in_phase(phase)).collect()
+}
+
 fn failed(mut report: Report, e: RunError) -> Result<Report> {
     match e {
         RunError::Env(e) => Err(e),
@@ -557,6 +565,7 @@ fn failed(mut report: Report, e: RunError) -> Result<Report> {
                 )
                 .subsystem(&f.subsystem)
                 .migration(&f.migration)
+                .in_phase(if f.phase == "up" { "up" } else { "finish" })
                 .fix("Production would stop at the same point and leave the same state (see `failure.schema_meta`). Fix the data or schema the error names in 2.8 before upgrading; to resume a real upgrade stuck here, fix the cause and rerun `kong migrations finish`."),
             );
             report.failure = Some(*f);

@@ -88,6 +88,9 @@ pub struct Problem {
     /// What to do about it.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub fix: String,
+    /// The rehearsal phase that found it (`judge`, `hazards`, `verify_up`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<&'static str>,
 }
 
 impl Problem {
@@ -99,7 +102,12 @@ impl Problem {
             object: None,
             message: message.into(),
             fix: String::new(),
+            phase: None,
         }
+    }
+    pub fn in_phase(mut self, phase: &'static str) -> Self {
+        self.phase = Some(phase);
+        self
     }
     pub fn subsystem(mut self, s: &str) -> Self {
         self.subsystem = Some(s.to_string());
@@ -176,17 +184,55 @@ pub fn write_json(out: &mut dyn Write, v: &Value) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// Progress lines on stderr (suppressed by --quiet).
+/// Progress on stderr (never stdout, so `--format json` output stays one object). On a
+/// terminal: a spinner showing the current step and the elapsed time, with finished steps
+/// printed above it. Elsewhere (CI logs): one plain line per event. `--quiet`: nothing.
 #[derive(Clone, Copy)]
 pub struct Progress {
     pub quiet: bool,
 }
 
+static SPINNER: std::sync::OnceLock<Option<indicatif::ProgressBar>> = std::sync::OnceLock::new();
+
+fn spinner() -> Option<&'static indicatif::ProgressBar> {
+    SPINNER
+        .get_or_init(|| {
+            use std::io::IsTerminal;
+            if !std::io::stderr().is_terminal() {
+                return None;
+            }
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            pb.enable_steady_tick(std::time::Duration::from_millis(120));
+            Some(pb)
+        })
+        .as_ref()
+}
+
 impl Progress {
     pub fn line(&self, msg: impl AsRef<str>) {
-        if !self.quiet {
+        if self.quiet {
+            return;
+        }
+        match spinner() {
+            Some(pb) => {
+                pb.println(format!("kong-rehearse: {}", msg.as_ref()));
+                pb.set_message(msg.as_ref().to_string());
+            }
             // A closed stderr (a CI log collector gone, a pipe closed) must not abort the run.
-            let _ = writeln!(std::io::stderr(), "kong-rehearse: {}", msg.as_ref());
+            None => {
+                let _ = writeln!(std::io::stderr(), "kong-rehearse: {}", msg.as_ref());
+            }
+        }
+    }
+
+    /// Clears the spinner before the report is printed.
+    pub fn finish(&self) {
+        if let Some(Some(pb)) = SPINNER.get() {
+            pb.finish_and_clear();
         }
     }
 }

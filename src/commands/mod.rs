@@ -25,6 +25,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Snapshot(a) => ("snapshot", backup::snapshot(a, progress).await),
         Command::VerifyBackup(a) => ("verify-backup", backup::verify_backup(a, progress).await),
     };
+    progress.finish();
     let mut stdout = std::io::stdout().lock();
     match result {
         Ok(out) => {

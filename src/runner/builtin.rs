@@ -168,6 +168,7 @@ impl Builtin<'_> {
             };
             return Err(self.failed(client, log, e, std::mem::take(logs)).await);
         }
+        tracing::debug!(subsystem = sub, migration = %step.name, phase, "step done");
         self.progress.line(format!(
             "{phase} {sub}/{}: {} statement(s){} in {} ms (recorded {})",
             step.name,
@@ -369,6 +370,7 @@ async fn run_in_transaction(c: &Client, stmts: &[String]) -> Result<(), StepErro
         error: describe_pg_error(&e),
     })?;
     for s in stmts {
+        tracing::trace!(statement = %s, "up");
         if let Err(e) = c.batch_execute(s).await {
             let _ = c.batch_execute("ROLLBACK").await;
             return Err(StepError {

@@ -1,0 +1,116 @@
+//! A short Markdown summary for a GitHub step summary or a pull-request comment.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::rehearsal::Report;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn write(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
+    let mut s = String::new();
+    let icon = if r.verdict == "pass" { "✅" } else { "❌" };
+    let _ = writeln!(
+        s,
+        "### {icon} Kong 2.8.5 → 3.4.2 rehearsal: {} (exit {})\n",
+        r.verdict.to_uppercase(),
+        r.exit_code
+    );
+    let _ = writeln!(
+        s,
+        "Source: `{}` · runner: `{}`\n",
+        cell(&r.source),
+        r.runner
+    );
+    let _ = writeln!(s, "| phase | time |\n|---|---:|");
+    for p in &r.phases {
+        let _ = writeln!(s, "| {} | {} ms |", p.phase, p.duration_ms);
+    }
+    if !r.problems.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n**Problems ({})**\n\n| kind | where | what | fix |\n|---|---|---|---|",
+            r.problems.len()
+        );
+        for p in &r.problems {
+            let place = [&p.subsystem, &p.migration, &p.object]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} |",
+                p.kind.as_str(),
+                cell(&place),
+                cell(&p.message),
+                cell(&p.fix)
+            );
+        }
+    }
+    let ok = r.migrations.iter().filter(|m| m.status == "ok").count();
+    let _ = writeln!(s, "\nMigrations: {ok} of {} steps ok.", r.migrations.len());
+    if !r.counts.is_empty() {
+        let bad: Vec<_> = r.counts.iter().filter(|c| !c.ok).collect();
+        let _ = writeln!(
+            s,
+            "Tables: {} checked, {} differ from the expected-change model.",
+            r.counts.len(),
+            bad.len()
+        );
+        if !bad.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n| table | before | after | expected |\n|---|---:|---:|---:|"
+            );
+            let show = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+            for c in bad {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} |",
+                    c.table,
+                    show(c.before),
+                    show(c.after),
+                    show(c.expected)
+                );
+            }
+        }
+    }
+    if !r.quirks.is_empty() {
+        let q: Vec<String> = r
+            .quirks
+            .iter()
+            .map(|(k, v)| format!("`{k}` ({v})"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nKong quirks production will show too: {}.",
+            q.join(", ")
+        );
+    }
+    if let Some(rec) = &r.rollback_recommendation {
+        let _ = writeln!(s, "\nRollback: {}", cell(rec));
+    }
+    if !r.runtime_hazards.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nRuntime hazards (warnings): {}.",
+            r.runtime_hazards.len()
+        );
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>{} warning(s)</summary>\n",
+            r.warnings.len()
+        );
+        for x in &r.warnings {
+            let _ = writeln!(s, "- {}", cell(x));
+        }
+        let _ = writeln!(s, "\n</details>");
+    }
+    w.write_all(s.as_bytes())
+}
