@@ -21,6 +21,17 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Read the database connection (pg_host, pg_port, pg_user, pg_password, pg_database,
+    /// pg_schema, pg_ssl) from this kong.conf when no URL is given; KONG_PG_* variables
+    /// override it, as in Kong.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "KONG_REHEARSE_KONG_CONF"
+    )]
+    pub kong_conf: Option<PathBuf>,
+
     /// More detail on stderr: -v lists each step, -vv also each SQL statement the built-in
     /// runner sends. (RUST_LOG overrides.)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -70,6 +81,10 @@ pub enum Command {
     /// Exit 0 clean, 1 findings.
     LintDeclarative(LintDeclarativeArgs),
 
+    /// Check a Kong 2.8 kong.conf against 3.4: removed and deprecated parameters, and
+    /// defaults that changed behaviour. Exit 0 clean, 1 findings.
+    LintConf(LintConfArgs),
+
     /// Judge a database someone already rolled back: 2.8 schema_meta but 3.x objects or
     /// columns, `~` route paths in a 2.8 database, or contents that differ from the snapshot
     /// manifest taken before the upgrade. Reads only. Exit 0 clean, 3 leftovers found.
@@ -84,6 +99,12 @@ pub enum Command {
     /// throwaway with exit-on-error, then compare every table with the manifest (or the live
     /// source) and check foreign keys. Exit 0 intact, 1 integrity failure, 5 environment.
     VerifyBackup(VerifyBackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintConfArgs {
+    /// The kong.conf to check.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod fixture;
 pub mod hazards;
 pub mod integrity;
 pub mod kong;
+pub mod kong_conf;
 pub mod manifest;
 pub mod rehearsal;
 pub mod render;

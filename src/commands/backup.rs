@@ -13,14 +13,11 @@ use crate::report::Progress;
 use crate::throwaway::Throwaway;
 
 pub async fn snapshot(a: &SnapshotArgs, progress: Progress) -> Result<Outcome> {
-    let source = match &a.source {
-        Some(u) => ConnSpec::parse(u)?,
-        None => ConnSpec::from_env(),
-    };
+    let (source, conf_schema) = crate::conn::resolve(a.source.as_deref())?;
     let opts = SnapshotOptions {
         jobs: a.jobs,
         compress: a.compress.clone(),
-        schema: a.schema.clone(),
+        schema: a.schema.clone().or(conf_schema),
         pg_bin: a.pg_bin.clone(),
     };
     let res = backup::take(&source, &a.out, &opts, progress).await?;

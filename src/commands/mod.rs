@@ -14,12 +14,14 @@ use crate::throwaway::{self, Backend};
 
 pub async fn run(cli: Cli) -> Exit {
     let progress = Progress { quiet: cli.quiet };
+    crate::conn::set_kong_conf(cli.kong_conf.clone());
     let (name, result) = match &cli.command {
         Command::Fixture(a) => ("fixture", fixture::run(a, progress).await),
         Command::Status(a) => ("status", state::status(a).await),
         Command::Plan(a) => ("plan", state::plan(a).await),
         Command::Run(a) => ("run", run::run(a, progress).await),
         Command::Demo(a) => ("demo", run::demo(a, progress).await),
+        Command::LintConf(a) => ("lint-conf", state::lint_conf(a).await),
         Command::LintDeclarative(a) => ("lint-declarative", state::lint_declarative(a).await),
         Command::RollbackCheck(a) => ("rollback-check", state::rollback_check(a).await),
         Command::Snapshot(a) => ("snapshot", backup::snapshot(a, progress).await),

@@ -20,11 +20,9 @@ struct Judged {
 }
 
 async fn judge(a: &StateArgs) -> Result<Judged> {
-    let db = match &a.db {
-        Some(url) => ConnSpec::parse(url)?,
-        None => ConnSpec::from_env(),
-    };
-    let inspection = inspect::inspect(&db, a.schema.as_deref()).await?;
+    let (db, conf_schema) = crate::conn::resolve(a.db.as_deref())?;
+    let schema = a.schema.clone().or(conf_schema);
+    let inspection = inspect::inspect(&db, schema.as_deref()).await?;
     let catalog = LtsCatalog::load()?;
     let verdict = state::judge(
         &state::Observed {
@@ -402,6 +400,41 @@ pub async fn lint_declarative(a: &crate::cli::LintDeclarativeArgs) -> Result<Out
             )
             .object(f.yaml_path.clone())
             .fix(f.fixes.join(" "))
+        })
+        .collect();
+    Ok(Outcome {
+        exit: if findings.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Verification
+        },
+        problems,
+        text: out,
+        json: json!({ "file": name, "findings": findings }),
+    })
+}
+
+pub async fn lint_conf(a: &crate::cli::LintConfArgs) -> Result<Outcome> {
+    let conf = crate::kong_conf::load(&a.file)
+        .map_err(|e| crate::error::Error::io("cannot read the kong.conf", &a.file, e))?;
+    let name = a.file.display().to_string();
+    let findings = crate::kong_conf::lint(&conf);
+    let mut out = if findings.is_empty() {
+        format!("CLEAN: {name} means the same on Kong 3.4 as on 2.8\n")
+    } else {
+        format!("{} finding(s) in {name}:\n", findings.len())
+    };
+    for f in &findings {
+        out.push_str(&f.to_text(&name));
+        out.push('\n');
+    }
+    let problems: Vec<Problem> = findings
+        .iter()
+        .map(|f| {
+            let at = f.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            Problem::new(Kind::RuntimeHazard, format!("{}{at}: {}", f.key, f.what))
+                .object(f.key.clone())
+                .fix(f.fix.clone())
         })
         .collect();
     Ok(Outcome {
