@@ -174,7 +174,9 @@ pub async fn take(
         warnings.push(format!(
             "pg_dump {dump_version} is newer than the server ({server_version}); its archive needs a pg_restore of version {dump_major} or newer"
         ));
-    } else if dump_version.as_str() < server_version.split(' ').next().unwrap_or("") {
+    } else if version_key(&dump_version)
+        < version_key(server_version.split(' ').next().unwrap_or(""))
+    {
         warnings.push(format!(
             "pg_dump {dump_version} is older than the server ({server_version}) within the same major version; consider the server's minor version"
         ));
@@ -246,12 +248,29 @@ pub async fn take(
     })
 }
 
+/// "15.4" → [15, 4]; "9.6.24" → [9, 6, 24]: versions compared as numbers, not text.
+fn version_key(v: &str) -> Vec<u32> {
+    v.split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// gzip level 1 where pg_dump has nothing faster (PostgreSQL ≤ 15); lz4 from 16 on.
 pub fn default_compress(pg_dump_major: u32) -> String {
     if pg_dump_major >= 16 {
         "lz4".into()
     } else {
         "1".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_compare_as_numbers() {
+        assert!(super::version_key("15.4") < super::version_key("15.18"));
+        assert!(super::version_key("9.6.24") < super::version_key("15.1"));
     }
 }
 

@@ -221,6 +221,8 @@ impl Progress {
             Some(pb) => {
                 pb.println(format!("kong-rehearse: {}", msg.as_ref()));
                 pb.set_message(msg.as_ref().to_string());
+                // The clock shows how long the current step has been running.
+                pb.reset_elapsed();
             }
             // A closed stderr (a CI log collector gone, a pipe closed) must not abort the run.
             None => {
