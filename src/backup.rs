@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use tokio_postgres::{GenericClient, IsolationLevel};
+use tokio_postgres::GenericClient;
 
 use crate::catalog;
 use crate::conn::ConnSpec;
@@ -144,13 +144,7 @@ pub async fn take(
     let (dump_major, dump_version) = snapshot::tool_version(&pg_dump)?;
 
     let mut client = source.connect().await?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| Error::db("cannot open a read-only snapshot on the source", e))?;
+    let tx = crate::conn::read_only_snapshot(&mut client).await?;
     let row = tx
         .query_one(
             "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int",
@@ -533,13 +527,7 @@ pub async fn verify(
 
     let mut client = tw.target().connect().await?;
     let schema = manifest.as_ref().map(|m| m.schema.clone());
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| Error::db("cannot read the restored database", e))?;
+    let tx = crate::conn::read_only_snapshot(&mut client).await?;
     let facts = read_facts(&tx, schema.as_deref()).await?;
     tx.rollback().await.ok();
     let secs = (r.restore_ms as f64 / 1000.0).max(1e-3);
@@ -600,13 +588,7 @@ pub async fn verify(
     let baseline: Option<BTreeMap<String, TableEntry>> = if let Some(against) = &opts.against {
         r.compared_with = Some(format!("against {against}"));
         let mut c = against.connect().await?;
-        let tx = c
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(|e| Error::db("cannot open a read-only snapshot on the source", e))?;
+        let tx = crate::conn::read_only_snapshot(&mut c).await?;
         let f = read_facts(&tx, Some(&facts.schema)).await?;
         tx.rollback().await.ok();
         Some(f.tables)

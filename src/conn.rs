@@ -246,6 +246,18 @@ impl fmt::Debug for ConnSpec {
     }
 }
 
+/// A REPEATABLE READ, READ ONLY transaction: everything read through it comes from one
+/// snapshot, and nothing can be written. Every read of a database the user named uses it.
+pub async fn read_only_snapshot(client: &mut Client) -> Result<tokio_postgres::Transaction<'_>> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| Error::db("cannot open a read-only snapshot", e))
+}
+
 /// Hides the password of a URL (`user:secret@`) or conninfo (`password=secret`) string that
 /// could not be parsed, so even the error for a malformed value does not leak it.
 pub fn redact_str(s: &str) -> String {

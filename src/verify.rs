@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use tokio_postgres::{Client, IsolationLevel};
+use tokio_postgres::Client;
 use uuid::Uuid;
 
 use crate::catalog::{self, Catalog, Change};
@@ -57,16 +57,6 @@ pub struct CountRow {
     pub ok: bool,
 }
 
-async fn in_snapshot(client: &mut Client) -> Result<tokio_postgres::Transaction<'_>> {
-    client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| Error::db("cannot open a read-only snapshot", e))
-}
-
 pub fn select_list(cols: &[String]) -> String {
     cols.iter()
         .map(|c| quote_ident(c))
@@ -84,7 +74,7 @@ pub async fn capture_before(
     schema: &str,
     known: Option<&BTreeMap<String, (i64, String)>>,
 ) -> Result<Before> {
-    let tx = in_snapshot(client).await?;
+    let tx = crate::conn::read_only_snapshot(client).await?;
     let catalog = catalog::read(&tx, schema).await?;
     let mut tables = BTreeMap::new();
     for (name, t) in &catalog.tables {
@@ -206,7 +196,7 @@ pub async fn after_up(
     cat: &LtsCatalog,
     expected_meta: &MetaExpectation,
 ) -> Result<(Vec<Problem>, Vec<String>, Catalog)> {
-    let tx = in_snapshot(client).await?;
+    let tx = crate::conn::read_only_snapshot(client).await?;
     let now = catalog::read(&tx, schema).await?;
     let (_, dropped_in_up) = dropped_tables(cat);
     let mut problems = vec![];
@@ -384,7 +374,7 @@ pub async fn after_finish(
     drift_285: &[Change],
     expected_meta: &MetaExpectation,
 ) -> Result<FinishReport> {
-    let tx = in_snapshot(client).await?;
+    let tx = crate::conn::read_only_snapshot(client).await?;
     let now = catalog::read(&tx, schema).await?;
     let mut problems = vec![];
     let mut warnings = vec![];

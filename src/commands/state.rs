@@ -275,13 +275,7 @@ pub async fn rollback_check(a: &RollbackCheckArgs) -> Result<Outcome> {
     let mut problems = j.verdict.problems.clone();
     // Rows only a 3.0 migration writes: regex paths already carrying `~`.
     let mut client = j.db.connect().await?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| crate::error::Error::db("cannot open a read-only transaction", e))?;
+    let tx = crate::conn::read_only_snapshot(&mut client).await?;
     if j.inspection.catalog.has_table("routes") {
         let q = format!(
             "SELECT id::text, p FROM {}.routes, unnest(paths) p WHERE p LIKE '~%' ORDER BY 1",

@@ -1,8 +1,6 @@
 //! Reads what the state judge needs from a live database, in one read-only,
 //! repeatable-read transaction: nothing is written, and everything comes from one snapshot.
 
-use tokio_postgres::IsolationLevel;
-
 use super::schema_meta::{self, Row};
 use crate::catalog::{self, Catalog};
 use crate::conn::ConnSpec;
@@ -18,13 +16,7 @@ pub struct Inspection {
 
 pub async fn inspect(db: &ConnSpec, schema: Option<&str>) -> Result<Inspection> {
     let mut client = db.connect().await?;
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| Error::db("cannot open a read-only transaction", e))?;
+    let tx = crate::conn::read_only_snapshot(&mut client).await?;
     // Kong uses pg_schema, else CURRENT_SCHEMA, else public.
     let schema: String = match schema {
         Some(s) => s.to_string(),
