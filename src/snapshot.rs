@@ -37,13 +37,12 @@ pub fn pg_dump_custom(pg_dump: &Path, source: &ConnSpec, out: &Path) -> Result<u
     };
     if !output.status.success() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::ExternalTool {
-            tool: pg_dump.display().to_string(),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            fix: "pg_dump must be at least as new as the server it dumps; check the \
+        return Err(tool_failed(
+            pg_dump,
+            &output,
+            "pg_dump must be at least as new as the server it dumps; check the \
                   connection and the free space where the file is written",
-        });
+        ));
     }
     std::fs::rename(&tmp, out)
         .map_err(|e| Error::io("cannot move the dump into place at", out, e))?;
@@ -75,14 +74,13 @@ pub fn pg_restore(pg_restore: &Path, dump: &Path, target: &ConnSpec, jobs: u32) 
         .output()
         .map_err(|e| Error::io("cannot run", pg_restore, e))?;
     if !output.status.success() {
-        return Err(Error::ExternalTool {
-            tool: pg_restore.display().to_string(),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            fix: "check that the file is a complete pg_dump custom or directory archive \
+        return Err(tool_failed(
+            pg_restore,
+            &output,
+            "check that the file is a complete pg_dump custom or directory archive \
                   (`pg_restore --list FILE`) and that pg_restore is at least as new as the \
                   pg_dump that wrote it",
-        });
+        ));
     }
     Ok(())
 }
@@ -131,13 +129,12 @@ pub async fn pg_dump_directory(
         .await
         .map_err(|e| Error::io("cannot run", pg_dump, e))?;
     if !output.status.success() {
-        return Err(Error::ExternalTool {
-            tool: pg_dump.display().to_string(),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            fix: "check the connection and the free space where the snapshot is written; \
+        return Err(tool_failed(
+            pg_dump,
+            &output,
+            "check the connection and the free space where the snapshot is written; \
                   pg_dump must be at least as new as the server",
-        });
+        ));
     }
     Ok(())
 }
@@ -154,12 +151,11 @@ pub fn psql_restore(psql: &Path, dump: &Path, target: &ConnSpec) -> Result<()> {
         .output()
         .map_err(|e| Error::io("cannot run", psql, e))?;
     if !output.status.success() {
-        return Err(Error::ExternalTool {
-            tool: psql.display().to_string(),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            fix: "the SQL dump does not restore cleanly; see the first error",
-        });
+        return Err(tool_failed(
+            psql,
+            &output,
+            "the SQL dump does not restore cleanly; see the first error",
+        ));
     }
     Ok(())
 }
@@ -185,4 +181,14 @@ pub fn pg_restore_read_through(pg_restore: &Path, dump: &Path) -> Option<String>
         .output()
         .ok()?;
     (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).trim().to_string())
+}
+
+/// A PostgreSQL client program exited with a failure: its stderr names the cause.
+fn tool_failed(tool: &Path, output: &std::process::Output, fix: &'static str) -> Error {
+    Error::ExternalTool {
+        tool: tool.display().to_string(),
+        status: output.status.to_string(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        fix,
+    }
 }
