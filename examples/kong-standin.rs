@@ -8,12 +8,12 @@
 
 use std::process::ExitCode;
 
-use kong_rehearse::conn::{ConnSpec, Endpoint};
 use kong_rehearse::kong::lts::LtsCatalog;
 use kong_rehearse::kong::release::embedded_text;
+use kong_rehearse::kong::runner::builtin::{Builtin, RunError, StepLog};
 use kong_rehearse::kong::schema_meta::{self, Record};
+use kong_rehearse::pg::conn::{ConnSpec, Endpoint};
 use kong_rehearse::report::Progress;
-use kong_rehearse::runner::builtin::{Builtin, RunError, StepLog};
 
 fn env(k: &str, default: &str) -> String {
     std::env::var(k).unwrap_or_else(|_| default.to_string())

@@ -172,8 +172,8 @@ async fn fixture_into_fills_an_empty_database_and_refuses_a_non_empty_one() {
     let url = format!(
         "host={} port={} user={} dbname=empty",
         match &empty.endpoint {
-            kong_rehearse::conn::Endpoint::Socket(p) => p.display().to_string(),
-            kong_rehearse::conn::Endpoint::Tcp(h) => h.clone(),
+            kong_rehearse::pg::conn::Endpoint::Socket(p) => p.display().to_string(),
+            kong_rehearse::pg::conn::Endpoint::Tcp(h) => h.clone(),
         },
         empty.port,
         empty.user
@@ -192,7 +192,9 @@ async fn fixture_into_fills_an_empty_database_and_refuses_a_non_empty_one() {
         .unwrap()
         .get(0);
     assert_eq!(n, 13);
-    let before = kong_rehearse::integrity::fingerprints(&c).await.unwrap();
+    let before = kong_rehearse::pg::fingerprint::fingerprints(&c)
+        .await
+        .unwrap();
 
     // A second run must not touch what is there now.
     let out = run(&["fixture", "--into", &url]);
@@ -202,7 +204,9 @@ async fn fixture_into_fills_an_empty_database_and_refuses_a_non_empty_one() {
         err.contains("not empty") && err.contains("createdb"),
         "{err}"
     );
-    let after = kong_rehearse::integrity::fingerprints(&c).await.unwrap();
+    let after = kong_rehearse::pg::fingerprint::fingerprints(&c)
+        .await
+        .unwrap();
     assert_eq!(
         before, after,
         "a refused --into leaves the database as it was"

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use common::{repo_file, TestDb};
 use kong_rehearse::fixture::{self, Spec};
-use kong_rehearse::integrity;
 use kong_rehearse::kong::{release::Release, schema_meta};
+use kong_rehearse::pg::fingerprint;
 
 async fn build(seed: u64) -> (TestDb, fixture::Summary) {
     let db = TestDb::local().await;
@@ -63,7 +63,7 @@ async fn fixture_schema_is_exactly_the_stock_285_schema() {
 async fn every_table_is_present_and_every_entity_table_filled_with_valid_keys() {
     let (db, summary) = build(7).await;
     let client = db.client().await;
-    let tables = integrity::tables(&client).await.unwrap();
+    let tables = fingerprint::tables(&client).await.unwrap();
     let schema = std::fs::read_to_string(repo_file("schemas/kong-2.8.5/schema.sql")).unwrap();
     let expected: Vec<String> = schema
         .lines()
@@ -80,7 +80,7 @@ async fn every_table_is_present_and_every_entity_table_filled_with_valid_keys() 
     assert_eq!(tables, expected_sorted);
 
     for t in &tables {
-        let n = integrity::fingerprint(&client, t).await.unwrap().rows;
+        let n = fingerprint::fingerprint(&client, t).await.unwrap().rows;
         // `locks` is Kong's migration mutex: empty whenever no migration runs.
         if t == "locks" {
             assert_eq!(n, 0);
@@ -93,7 +93,7 @@ async fn every_table_is_present_and_every_entity_table_filled_with_valid_keys() 
         "a few hundred rows at least"
     );
 
-    let bad = integrity::foreign_key_violations(&client).await.unwrap();
+    let bad = fingerprint::foreign_key_violations(&client).await.unwrap();
     assert!(bad.is_empty(), "{bad:?}");
     // The check itself can fail: an orphan planted with triggers off is found.
     client
@@ -105,7 +105,7 @@ async fn every_table_is_present_and_every_entity_table_filled_with_valid_keys() 
         )
         .await
         .unwrap();
-    let bad = integrity::foreign_key_violations(&client).await.unwrap();
+    let bad = fingerprint::foreign_key_violations(&client).await.unwrap();
     assert_eq!(bad.len(), 1, "{bad:?}");
     assert_eq!(bad[0].constraint, "snis_certificate_id_fkey");
 }
@@ -196,12 +196,12 @@ async fn schema_meta_equals_the_285_executed_lists() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_seed_gives_identical_tables_and_another_seed_does_not() {
     let ((a, _), (b, _)) = tokio::join!(build(42), build(42));
-    let fa = integrity::fingerprints(&a.client().await).await.unwrap();
-    let fb = integrity::fingerprints(&b.client().await).await.unwrap();
+    let fa = fingerprint::fingerprints(&a.client().await).await.unwrap();
+    let fb = fingerprint::fingerprints(&b.client().await).await.unwrap();
     assert_eq!(fa, fb, "same seed, same contents (timestamps included)");
     drop(b);
     let (c, _) = build(43).await;
-    let fc = integrity::fingerprints(&c.client().await).await.unwrap();
+    let fc = fingerprint::fingerprints(&c.client().await).await.unwrap();
     let differing = fa
         .iter()
         .zip(&fc)

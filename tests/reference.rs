@@ -5,7 +5,7 @@
 mod common;
 
 use common::{repo_file, TestDb};
-use kong_rehearse::catalog::{self, Catalog};
+use kong_rehearse::pg::catalog::{self, Catalog};
 
 async fn check(version: &str) {
     let db = TestDb::local().await;

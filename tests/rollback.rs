@@ -8,8 +8,8 @@ use std::process::Command;
 
 use common::{conninfo, fixture_db, run_json, TestDb};
 use kong_rehearse::kong::lts::LtsCatalog;
+use kong_rehearse::kong::runner::builtin::Builtin;
 use kong_rehearse::report::Progress;
-use kong_rehearse::runner::builtin::Builtin;
 
 fn pg_tool(db: &TestDb, tool: &str, args: &[&str], file: &Path) {
     let out = Command::new(db.tw().client_tool(tool).unwrap())

@@ -97,11 +97,15 @@ async fn run_from_a_dump_file_passes_and_reports_kong_quirks() {
 async fn the_source_is_only_read() {
     let db = fixture_db().await;
     let c = db.client().await;
-    let before = kong_rehearse::integrity::fingerprints(&c).await.unwrap();
+    let before = kong_rehearse::pg::fingerprint::fingerprints(&c)
+        .await
+        .unwrap();
     let (code, _) = rehearse(&db, &[]);
     assert_eq!(code, 0);
     assert_eq!(
-        kong_rehearse::integrity::fingerprints(&c).await.unwrap(),
+        kong_rehearse::pg::fingerprint::fingerprints(&c)
+            .await
+            .unwrap(),
         before
     );
     let n: i64 = c
@@ -298,9 +302,9 @@ async fn an_ineligible_source_is_refused_before_anything_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_up_phase_check_fails_when_a_28_column_is_dropped() {
     use kong_rehearse::kong::lts::LtsCatalog;
+    use kong_rehearse::kong::runner::builtin::Builtin;
+    use kong_rehearse::rehearsal::verify;
     use kong_rehearse::report::Progress;
-    use kong_rehearse::runner::builtin::Builtin;
-    use kong_rehearse::verify;
 
     let db = fixture_db().await;
     let cat = LtsCatalog::load().unwrap();

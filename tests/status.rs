@@ -237,17 +237,25 @@ async fn a_kong_schema_other_than_public_is_read_with_schema() {
 async fn status_leaves_the_source_exactly_as_it_was() {
     let db = fixture_db().await;
     let c = db.client().await;
-    let fp = kong_rehearse::integrity::fingerprints(&c).await.unwrap();
-    let cat = kong_rehearse::catalog::read(&c, "public").await.unwrap();
+    let fp = kong_rehearse::pg::fingerprint::fingerprints(&c)
+        .await
+        .unwrap();
+    let cat = kong_rehearse::pg::catalog::read(&c, "public")
+        .await
+        .unwrap();
     let writes_before = writes(&c).await;
     assert_eq!(status(&db, &[]).code, 0);
     assert_eq!(run_cmd("plan", &db, &[]).code, 0);
     assert_eq!(
-        kong_rehearse::integrity::fingerprints(&c).await.unwrap(),
+        kong_rehearse::pg::fingerprint::fingerprints(&c)
+            .await
+            .unwrap(),
         fp
     );
     assert_eq!(
-        kong_rehearse::catalog::read(&c, "public").await.unwrap(),
+        kong_rehearse::pg::catalog::read(&c, "public")
+            .await
+            .unwrap(),
         cat
     );
     c.batch_execute("SELECT pg_stat_clear_snapshot()")

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{bin, process_alive, TestDb};
-use kong_rehearse::conn::ConnSpec;
+use kong_rehearse::pg::conn::ConnSpec;
 use kong_rehearse::throwaway::{Backend, Options, Throwaway};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,13 +7,13 @@ use serde_json::json;
 use super::{throwaway_options, Outcome};
 use crate::backup::{self, SnapshotOptions, VerifyOptions};
 use crate::cli::{SnapshotArgs, VerifyBackupArgs};
-use crate::conn::ConnSpec;
 use crate::error::{Exit, Result};
+use crate::pg::conn::ConnSpec;
 use crate::report::Progress;
 use crate::throwaway::Throwaway;
 
 pub async fn snapshot(a: &SnapshotArgs, progress: Progress) -> Result<Outcome> {
-    let (source, conf_schema) = crate::conn::resolve(a.source.as_deref())?;
+    let (source, conf_schema) = crate::pg::conn::resolve(a.source.as_deref())?;
     let opts = SnapshotOptions {
         jobs: a.jobs,
         compress: a.compress.clone(),
@@ -44,7 +44,7 @@ pub async fn snapshot(a: &SnapshotArgs, progress: Progress) -> Result<Outcome> {
         text,
         json: json!({
             "out": a.out.display().to_string(),
-            "manifest": a.out.join(crate::manifest::MANIFEST).display().to_string(),
+            "manifest": a.out.join(crate::backup::manifest::MANIFEST).display().to_string(),
             "tables": m.tables.len(),
             "rows": rows,
             "files": m.files.len(),

@@ -2,9 +2,9 @@ use serde_json::json;
 
 use super::{throwaway_options, Outcome};
 use crate::cli::FixtureArgs;
-use crate::conn::ConnSpec;
 use crate::error::{Exit, Result};
 use crate::fixture::{self, Spec};
+use crate::pg::conn::ConnSpec;
 use crate::report::Progress;
 use crate::throwaway::Throwaway;
 
@@ -42,7 +42,7 @@ pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
         progress.line(format!("writing {}", out.display()));
         let t = std::time::Instant::now();
         let bytes =
-            crate::snapshot::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &out)?;
+            crate::pg::programs::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &out)?;
         let dump_ms = t.elapsed().as_millis();
         if opts.keep {
             notes.push(tw.keep());

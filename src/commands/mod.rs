@@ -14,7 +14,7 @@ use crate::throwaway::{self, Backend};
 
 pub async fn run(cli: Cli) -> Exit {
     let progress = Progress { quiet: cli.quiet };
-    crate::conn::set_kong_conf(cli.kong_conf.clone());
+    crate::pg::conn::set_kong_conf(cli.kong_conf.clone());
     let (name, result) = match &cli.command {
         Command::Fixture(a) => ("fixture", fixture::run(a, progress).await),
         Command::Status(a) => ("status", state::status(a).await),

@@ -4,12 +4,12 @@ use super::{throwaway_options, Outcome};
 use crate::cli::{
     DemoArgs, RehearsalArgs, RollbackChoice, RunArgs, RunnerChoice, StopAfter, ThrowawayArgs,
 };
-use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
 use crate::fixture::{self, Spec};
+use crate::pg::conn::ConnSpec;
+use crate::rehearsal::rollback;
 use crate::rehearsal::{self, Report, Source};
 use crate::report::Progress;
-use crate::rollback;
 use crate::throwaway::{self, Throwaway};
 
 fn options(a: &RehearsalArgs) -> rehearsal::Options {
@@ -34,7 +34,7 @@ pub async fn run(a: &RunArgs, progress: Progress) -> Result<Outcome> {
     let source = match (&a.dump, &a.source) {
         _ if a.snapshot.is_some() => {
             let dir = a.snapshot.clone().unwrap_or_default();
-            if !dir.join(crate::manifest::MANIFEST).exists() {
+            if !dir.join(crate::backup::manifest::MANIFEST).exists() {
                 return Err(Error::Usage(format!(
                     "{} is not a kong-rehearse snapshot directory (no manifest.json); take one \
                      with `kong-rehearse snapshot --out DIR`, or pass a plain dump with --dump",

@@ -4,11 +4,11 @@ use serde_json::json;
 
 use super::Outcome;
 use crate::cli::{RollbackCheckArgs, StateArgs};
-use crate::conn::ConnSpec;
 use crate::error::{Exit, Result};
 use crate::kong::inspect::{self, Inspection};
 use crate::kong::lts::{Effect, LtsCatalog};
 use crate::kong::state::{self, Verdict};
+use crate::pg::conn::ConnSpec;
 use crate::report::{Kind, Problem};
 
 struct Judged {
@@ -16,11 +16,11 @@ struct Judged {
     inspection: Inspection,
     catalog: LtsCatalog,
     verdict: Verdict,
-    runtime: Option<crate::hazards::Runtime>,
+    runtime: Option<crate::preflight::data_hazards::Runtime>,
 }
 
 async fn judge(a: &StateArgs) -> Result<Judged> {
-    let (db, conf_schema) = crate::conn::resolve(a.db.as_deref())?;
+    let (db, conf_schema) = crate::pg::conn::resolve(a.db.as_deref())?;
     let schema = a.schema.clone().or(conf_schema);
     let inspection = inspect::inspect(&db, schema.as_deref()).await?;
     let catalog = LtsCatalog::load()?;
@@ -39,7 +39,7 @@ async fn judge(a: &StateArgs) -> Result<Judged> {
     let runtime =
         if inspection.catalog.has_table("routes") && inspection.catalog.has_table("plugins") {
             let client = db.connect().await?;
-            let rt = crate::hazards::runtime(&client, &inspection.schema).await?;
+            let rt = crate::preflight::data_hazards::runtime(&client, &inspection.schema).await?;
             if a.strict {
                 verdict.problems.extend(rt.strict_problems());
                 verdict.eligible = verdict.problems.is_empty();
@@ -275,11 +275,11 @@ pub async fn rollback_check(a: &RollbackCheckArgs) -> Result<Outcome> {
     let mut problems = j.verdict.problems.clone();
     // Rows only a 3.0 migration writes: regex paths already carrying `~`.
     let mut client = j.db.connect().await?;
-    let tx = crate::conn::read_only_snapshot(&mut client).await?;
+    let tx = crate::pg::conn::read_only_snapshot(&mut client).await?;
     if j.inspection.catalog.has_table("routes") {
         let q = format!(
             "SELECT id::text, p FROM {}.routes, unnest(paths) p WHERE p LIKE '~%' ORDER BY 1",
-            crate::throwaway::scratch::quote_ident(&j.inspection.schema)
+            crate::pg::quote_ident(&j.inspection.schema)
         );
         for r in tx
             .query(&q, &[])
@@ -302,7 +302,7 @@ pub async fn rollback_check(a: &RollbackCheckArgs) -> Result<Outcome> {
         }
     }
     if let Some(path) = &a.manifest {
-        let m = crate::manifest::Manifest::load(path)?;
+        let m = crate::backup::manifest::Manifest::load(path)?;
         let facts = crate::backup::read_facts(&tx, Some(&j.inspection.schema)).await?;
         for (t, want) in &m.tables {
             match facts.tables.get(t) {
@@ -371,7 +371,7 @@ pub async fn lint_declarative(a: &crate::cli::LintDeclarativeArgs) -> Result<Out
     let text = std::fs::read_to_string(&a.file)
         .map_err(|e| crate::error::Error::io("cannot read the declarative file", &a.file, e))?;
     let name = a.file.display().to_string();
-    let findings = crate::declarative::lint_declarative(&text, &name).map_err(|e| {
+    let findings = crate::preflight::declarative::lint_declarative(&text, &name).map_err(|e| {
         crate::error::Error::Usage(format!(
             "{e}. Pass a Kong declarative configuration (kong.yaml or kong.json, as `kong config db_export` or `deck dump` write it)."
         ))
@@ -409,10 +409,10 @@ pub async fn lint_declarative(a: &crate::cli::LintDeclarativeArgs) -> Result<Out
 }
 
 pub async fn lint_conf(a: &crate::cli::LintConfArgs) -> Result<Outcome> {
-    let conf = crate::kong_conf::load(&a.file)
+    let conf = crate::kong::conf::load(&a.file)
         .map_err(|e| crate::error::Error::io("cannot read the kong.conf", &a.file, e))?;
     let name = a.file.display().to_string();
-    let findings = crate::kong_conf::lint(&conf);
+    let findings = crate::kong::conf::lint(&conf);
     let mut out = if findings.is_empty() {
         format!("CLEAN: {name} means the same on Kong 3.4 as on 2.8\n")
     } else {

@@ -2,9 +2,9 @@
 //! repeatable-read transaction: nothing is written, and everything comes from one snapshot.
 
 use super::schema_meta::{self, Row};
-use crate::catalog::{self, Catalog};
-use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
+use crate::pg::catalog::{self, Catalog};
+use crate::pg::conn::ConnSpec;
 
 pub struct Inspection {
     pub schema: String,
@@ -16,7 +16,7 @@ pub struct Inspection {
 
 pub async fn inspect(db: &ConnSpec, schema: Option<&str>) -> Result<Inspection> {
     let mut client = db.connect().await?;
-    let tx = crate::conn::read_only_snapshot(&mut client).await?;
+    let tx = crate::pg::conn::read_only_snapshot(&mut client).await?;
     // Kong uses pg_schema, else CURRENT_SCHEMA, else public.
     let schema: String = match schema {
         Some(s) => s.to_string(),
@@ -43,7 +43,7 @@ pub async fn inspect(db: &ConnSpec, schema: Option<&str>) -> Result<Inspection> 
     let rows = if has_meta {
         tx.batch_execute(&format!(
             "SET LOCAL search_path TO {}",
-            crate::throwaway::scratch::quote_ident(&schema)
+            crate::pg::quote_ident(&schema)
         ))
         .await
         .map_err(|e| Error::db("cannot select the Kong schema", e))?;

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::release::embedded_text;
-use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::pg::catalog::Catalog;
 
 const FOLDER: &str = "lts-2.8-to-3.4";
 

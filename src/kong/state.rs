@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::lts::{LtsCatalog, Subsystem};
 use super::schema_meta::Row;
-use crate::catalog::Catalog;
+use crate::pg::catalog::Catalog;
 use crate::report::{Kind, Problem};
 
 /// Core migration names only Kong Enterprise uses (CE has 014_230_to_270, 015_270_to_280).
@@ -697,7 +697,7 @@ fn list<S: AsRef<str>>(items: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Column, Table};
+    use crate::pg::catalog::{Column, Table};
 
     fn lts() -> LtsCatalog {
         LtsCatalog::load().expect("embedded LTS catalog")

@@ -25,11 +25,11 @@ pub fn json(w: &mut dyn Write, command: &str, r: &Report) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kong::runner::builtin::StepLog;
     use crate::kong::state::SubsystemState;
+    use crate::rehearsal::verify::CountRow;
     use crate::rehearsal::{PhaseTime, Report};
     use crate::report::{Kind, Problem};
-    use crate::runner::builtin::StepLog;
-    use crate::verify::CountRow;
 
     fn step(sub: &str, m: &str, phase: &'static str, ms: u64) -> StepLog {
         StepLog {

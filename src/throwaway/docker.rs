@@ -6,8 +6,8 @@ use testcontainers::{ContainerAsync, ImageExt};
 use testcontainers_modules::postgres::Postgres;
 
 use super::guard::{self, Undo};
-use crate::conn::{ConnSpec, Endpoint};
 use crate::error::{Error, Result};
+use crate::pg::conn::{ConnSpec, Endpoint};
 
 pub struct DockerServer {
     container: Option<ContainerAsync<Postgres>>,

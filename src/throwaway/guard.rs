@@ -14,7 +14,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::conn::ConnSpec;
+use crate::pg::conn::ConnSpec;
 
 pub(crate) enum Undo {
     /// Stop a postmaster we started and remove its private directory.

@@ -15,8 +15,8 @@ use rand::RngCore;
 
 use super::binaries::PgBin;
 use super::guard::{self, Undo};
-use crate::conn::{ConnSpec, Endpoint};
 use crate::error::{Error, Result};
+use crate::pg::conn::{ConnSpec, Endpoint};
 
 /// The superuser initdb creates; the local backend always connects as it.
 pub const SUPERUSER: &str = "postgres";

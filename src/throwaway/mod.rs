@@ -16,8 +16,8 @@ pub mod scratch;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
+use crate::pg::conn::ConnSpec;
 use binaries::PgBin;
 
 /// Name of the working database inside a server the tool starts itself (Kong's default).
@@ -168,7 +168,7 @@ impl Throwaway {
                     .expect("servers we start have an admin connection");
                 let client = admin.connect().await?;
                 client
-                    .batch_execute(&format!("CREATE DATABASE {}", scratch::quote_ident(name)))
+                    .batch_execute(&format!("CREATE DATABASE {}", crate::pg::quote_ident(name)))
                     .await
                     .map_err(|e| Error::db(format!("cannot create the database {name}"), e))?;
                 Ok(admin.with_dbname(name))
@@ -212,7 +212,7 @@ impl Throwaway {
         // The local server's private socket needs no password, so that is what we print.
         let shown = match &self.kind {
             Kind::Local(s) => ConnSpec {
-                endpoint: crate::conn::Endpoint::Socket(s.dir.clone()),
+                endpoint: crate::pg::conn::Endpoint::Socket(s.dir.clone()),
                 password: None,
                 ..self.target.clone()
             },
@@ -246,7 +246,7 @@ async fn create_work_db(admin: &ConnSpec) -> Result<ConnSpec> {
     client
         .batch_execute(&format!(
             "CREATE DATABASE {}",
-            scratch::quote_ident(WORK_DB)
+            crate::pg::quote_ident(WORK_DB)
         ))
         .await
         .map_err(|e| Error::db("cannot create the working database", e))?;

@@ -3,8 +3,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::guard::{self, Undo};
-use crate::conn::ConnSpec;
 use crate::error::{describe_pg_error, Error, Result};
+use crate::pg::conn::ConnSpec;
+use crate::pg::quote_ident;
 
 pub struct ScratchDb {
     /// Where CREATE/DROP DATABASE are issued from.
@@ -28,10 +29,6 @@ pub fn unique_name() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 impl ScratchDb {

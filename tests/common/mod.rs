@@ -70,10 +70,10 @@ pub fn process_alive(pid: i32) -> bool {
 }
 
 /// A key=value conninfo for the binary's `--db` (no password: local throwaways use trust).
-pub fn conninfo(spec: &kong_rehearse::conn::ConnSpec) -> String {
+pub fn conninfo(spec: &kong_rehearse::pg::conn::ConnSpec) -> String {
     let host = match &spec.endpoint {
-        kong_rehearse::conn::Endpoint::Socket(p) => p.display().to_string(),
-        kong_rehearse::conn::Endpoint::Tcp(h) => h.clone(),
+        kong_rehearse::pg::conn::Endpoint::Socket(p) => p.display().to_string(),
+        kong_rehearse::pg::conn::Endpoint::Tcp(h) => h.clone(),
     };
     format!(
         "host={host} port={} user={} dbname={}",

@@ -39,11 +39,11 @@ pub fn default_target() -> Result<(ConnSpec, Option<String>)> {
     }
     let conf = match &conf_path {
         Some(p) => Some(
-            crate::kong_conf::load(p).map_err(|e| Error::io("cannot read the kong.conf", p, e))?,
+            crate::kong::conf::load(p).map_err(|e| Error::io("cannot read the kong.conf", p, e))?,
         ),
         None => None,
     };
-    let pg = crate::kong_conf::pg_settings(conf.as_ref(), &|k| std::env::var(k).ok())
+    let pg = crate::kong::conf::pg_settings(conf.as_ref(), &|k| std::env::var(k).ok())
         .with_kong_defaults();
     if pg.ssl == Some(true) {
         return Err(Error::Usage(

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::kong::schema_meta::Row;
+use crate::pg::catalog::Catalog;
 
 pub const FORMAT: &str = "kong-rehearse-snapshot";
 pub const MANIFEST: &str = "manifest.json";

@@ -2,29 +2,31 @@
 //! hazards, run `up`, verify, run `finish`, verify. Each phase adds to the report; the
 //! first phase that must stop the line (not eligible, hazard, failed migration) does.
 
+pub mod rollback;
+pub mod verify;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::catalog::{self, Catalog, Change};
-use crate::conn::ConnSpec;
+use crate::backup::manifest::{self, Manifest};
 use crate::error::{Error, Exit, Result};
-use crate::hazards;
 use crate::kong::inspect;
 use crate::kong::lts::LtsCatalog;
 use crate::kong::release::embedded_text;
+use crate::kong::runner::builtin::{Builtin, Failure, RunError, StepLog};
+use crate::kong::runner::kong_cli::{KongCli, KongOutput};
 use crate::kong::schema_meta::{self, Record, Row};
 use crate::kong::state::{self, SubsystemState};
-use crate::manifest::{self, Manifest};
+use crate::pg::catalog::{self, Catalog, Change};
+use crate::pg::conn::ConnSpec;
+use crate::pg::programs;
+use crate::preflight::data_hazards;
 use crate::report::{Kind, Problem, Progress};
-use crate::rollback;
-use crate::runner::builtin::{Builtin, Failure, RunError, StepLog};
-use crate::runner::kong_cli::{KongCli, KongOutput};
-use crate::snapshot;
 use crate::throwaway::Throwaway;
-use crate::verify::{self, CountRow, MetaExpectation};
+use verify::{CountRow, MetaExpectation};
 
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -99,7 +101,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_recommendation: Option<String>,
     /// What migrates cleanly but behaves differently on 3.4 (warnings unless --strict).
-    pub runtime_hazards: Vec<crate::runtime_hazards::Finding>,
+    pub runtime_hazards: Vec<crate::preflight::runtime::Finding>,
     #[serde(skip)]
     pub exit: Option<Exit>,
 }
@@ -204,7 +206,7 @@ pub async fn rehearse(
     let target = tw.target().clone();
 
     // 1. The source, restored into the throwaway.
-    let dump_dir = snapshot::private_dump_dir()?;
+    let dump_dir = programs::private_dump_dir()?;
     let mut known_tables = None;
     let dump = match source {
         Source::Dump(p) => p.clone(),
@@ -228,7 +230,7 @@ pub async fn rehearse(
             let t0 = Instant::now();
             progress.line(format!("dumping {src} (pg_dump, one snapshot)"));
             let out = dump_dir.path().join("source.dump");
-            snapshot::pg_dump_custom(&tw.client_tool("pg_dump")?, src, &out)?;
+            programs::pg_dump_custom(&tw.client_tool("pg_dump")?, src, &out)?;
             clock.done("dump", t0);
             out
         }
@@ -236,7 +238,7 @@ pub async fn rehearse(
     let dump_bytes = dir_or_file_size(&dump);
     let t0 = Instant::now();
     progress.line(format!("restoring into {}", tw.describe()));
-    snapshot::pg_restore(
+    programs::pg_restore(
         &tw.client_tool("pg_restore")?,
         &dump,
         &target,
@@ -349,8 +351,8 @@ pub async fn rehearse(
 
     // 4. Hazards.
     let t0 = Instant::now();
-    let mut found = hazards::find(&client).await?;
-    let rt = hazards::runtime(&client, &schema).await?;
+    let mut found = data_hazards::find(&client).await?;
+    let rt = data_hazards::runtime(&client, &schema).await?;
     if let Some(n) = &rt.mixed_version {
         clock
             .report

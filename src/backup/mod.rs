@@ -3,6 +3,8 @@
 //! `verify-backup` restores a dump into a throwaway and checks it against that record (or
 //! against the live source).
 
+pub mod manifest;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -11,15 +13,15 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
-use crate::catalog;
-use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
-use crate::integrity;
 use crate::kong::{lts::LtsCatalog, schema_meta, state};
-use crate::manifest::{self, FileEntry, KongState, Manifest, TableEntry};
+use crate::pg::catalog;
+use crate::pg::conn::ConnSpec;
+use crate::pg::fingerprint;
+use crate::pg::programs;
 use crate::report::{Kind, Problem, Progress};
-use crate::snapshot;
 use crate::throwaway::{binaries, Throwaway};
+use manifest::{FileEntry, KongState, Manifest, TableEntry};
 
 /// What the source holds, read inside one transaction.
 pub(crate) struct Facts {
@@ -42,7 +44,7 @@ pub(crate) async fn read_facts(tx: &impl GenericClient, schema: Option<&str>) ->
     let rows = if catalog.has_table("schema_meta") {
         tx.batch_execute(&format!(
             "SET LOCAL search_path TO {}",
-            crate::throwaway::scratch::quote_ident(&schema)
+            crate::pg::quote_ident(&schema)
         ))
         .await
         .map_err(|e| Error::db("cannot select the Kong schema", e))?;
@@ -58,8 +60,8 @@ pub(crate) async fn read_facts(tx: &impl GenericClient, schema: Option<&str>) ->
     for t in catalog.tables.keys() {
         let qualified = format!(
             "{}.{}",
-            crate::throwaway::scratch::quote_ident(&schema),
-            crate::throwaway::scratch::quote_ident(t)
+            crate::pg::quote_ident(&schema),
+            crate::pg::quote_ident(t)
         );
         let q = format!(
             "SELECT count(*), coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE \"C\")), '')
@@ -141,10 +143,10 @@ pub async fn take(
             .map_err(|e| Error::io("cannot create the snapshot directory", out, e))?;
     }
     let pg_dump = binaries::find_client(opts.pg_bin.as_deref(), "pg_dump")?.tool("pg_dump");
-    let (dump_major, dump_version) = snapshot::tool_version(&pg_dump)?;
+    let (dump_major, dump_version) = programs::tool_version(&pg_dump)?;
 
     let mut client = source.connect().await?;
-    let tx = crate::conn::read_only_snapshot(&mut client).await?;
+    let tx = crate::pg::conn::read_only_snapshot(&mut client).await?;
     let row = tx
         .query_one(
             "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int",
@@ -187,7 +189,7 @@ pub async fn take(
     // pg_dump works from the exported snapshot while this transaction, in the very same
     // snapshot, counts and checksums every table.
     let (dumped, facts) = tokio::join!(
-        snapshot::pg_dump_directory(
+        programs::pg_dump_directory(
             &pg_dump,
             source,
             &dump_dir,
@@ -491,8 +493,8 @@ pub async fn verify(
         tw.describe()
     ));
     let restored = match input {
-        Input::PlainSql => snapshot::psql_restore(&tw.client_tool("psql")?, &dump, tw.target()),
-        _ => snapshot::pg_restore(
+        Input::PlainSql => programs::psql_restore(&tw.client_tool("psql")?, &dump, tw.target()),
+        _ => programs::pg_restore(
             &tw.client_tool("pg_restore")?,
             &dump,
             tw.target(),
@@ -508,7 +510,7 @@ pub async fn verify(
         // find block ID"; reading it once front to back says which it is.
         let diagnosis = match input {
             Input::CustomDump | Input::DirectoryDump | Input::SnapshotDir => {
-                snapshot::pg_restore_read_through(&tw.client_tool("pg_restore")?, &dump)
+                programs::pg_restore_read_through(&tw.client_tool("pg_restore")?, &dump)
             }
             Input::PlainSql => None,
         };
@@ -527,7 +529,7 @@ pub async fn verify(
 
     let mut client = tw.target().connect().await?;
     let schema = manifest.as_ref().map(|m| m.schema.clone());
-    let tx = crate::conn::read_only_snapshot(&mut client).await?;
+    let tx = crate::pg::conn::read_only_snapshot(&mut client).await?;
     let facts = read_facts(&tx, schema.as_deref()).await?;
     tx.rollback().await.ok();
     let secs = (r.restore_ms as f64 / 1000.0).max(1e-3);
@@ -560,11 +562,11 @@ pub async fn verify(
     client
         .batch_execute(&format!(
             "SET search_path TO {}",
-            crate::throwaway::scratch::quote_ident(&facts.schema)
+            crate::pg::quote_ident(&facts.schema)
         ))
         .await
         .map_err(|e| Error::db("cannot select the schema", e))?;
-    for v in integrity::foreign_key_violations(&client).await? {
+    for v in fingerprint::foreign_key_violations(&client).await? {
         if v.orphan_rows > 0 {
             r.problems.push(
                 Problem::new(
@@ -576,7 +578,7 @@ pub async fn verify(
             );
         }
     }
-    for (table, name) in integrity::not_valid_constraints(&client).await? {
+    for (table, name) in fingerprint::not_valid_constraints(&client).await? {
         r.problems.push(
             Problem::new(Kind::ConstraintNotValid, format!("constraint {name} on {table} is NOT VALID after the restore"))
                 .object(format!("{table}.{name}"))
@@ -588,7 +590,7 @@ pub async fn verify(
     let baseline: Option<BTreeMap<String, TableEntry>> = if let Some(against) = &opts.against {
         r.compared_with = Some(format!("against {against}"));
         let mut c = against.connect().await?;
-        let tx = crate::conn::read_only_snapshot(&mut c).await?;
+        let tx = crate::pg::conn::read_only_snapshot(&mut c).await?;
         let f = read_facts(&tx, Some(&facts.schema)).await?;
         tx.rollback().await.ok();
         Some(f.tables)

@@ -11,14 +11,14 @@ use serde::Serialize;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use crate::catalog::{self, Catalog, Change};
 use crate::error::{Error, Result};
-use crate::integrity::checksum;
 use crate::kong::lts::LtsCatalog;
 use crate::kong::schema_meta::{self, Row};
 use crate::kong::transforms;
+use crate::pg::catalog::{self, Catalog, Change};
+use crate::pg::fingerprint::checksum;
+use crate::pg::quote_ident;
 use crate::report::{Kind, Problem};
-use crate::throwaway::scratch::quote_ident;
 
 /// Tables whose contents the checks handle by rule, or not at all.
 const BOOKKEEPING: &[&str] = &["schema_meta", "locks"];
@@ -74,7 +74,7 @@ pub async fn capture_before(
     schema: &str,
     known: Option<&BTreeMap<String, (i64, String)>>,
 ) -> Result<Before> {
-    let tx = crate::conn::read_only_snapshot(client).await?;
+    let tx = crate::pg::conn::read_only_snapshot(client).await?;
     let catalog = catalog::read(&tx, schema).await?;
     let mut tables = BTreeMap::new();
     for (name, t) in &catalog.tables {
@@ -196,7 +196,7 @@ pub async fn after_up(
     cat: &LtsCatalog,
     expected_meta: &MetaExpectation,
 ) -> Result<(Vec<Problem>, Vec<String>, Catalog)> {
-    let tx = crate::conn::read_only_snapshot(client).await?;
+    let tx = crate::pg::conn::read_only_snapshot(client).await?;
     let now = catalog::read(&tx, schema).await?;
     let (_, dropped_in_up) = dropped_tables(cat);
     let mut problems = vec![];
@@ -374,7 +374,7 @@ pub async fn after_finish(
     drift_285: &[Change],
     expected_meta: &MetaExpectation,
 ) -> Result<FinishReport> {
-    let tx = crate::conn::read_only_snapshot(client).await?;
+    let tx = crate::pg::conn::read_only_snapshot(client).await?;
     let now = catalog::read(&tx, schema).await?;
     let mut problems = vec![];
     let mut warnings = vec![];

@@ -12,9 +12,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::builtin::{Failure, RunError, StepLog};
-use crate::conn::{ConnSpec, Endpoint};
 use crate::error::{Error, Result};
 use crate::kong::schema_meta;
+use crate::pg::conn::{ConnSpec, Endpoint};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KongOutput {

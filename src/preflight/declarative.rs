@@ -1,7 +1,7 @@
 //! Lint a Kong 2.x declarative configuration (`kong.yaml` / `kong.json`, as used by DB-less nodes,
 //! hybrid data-plane backups and decK) for what Kong 3.4 rejects or runs differently: the
 //! `_format_version`, regex paths without the `~` that 3.x requires, the route and plugin hazards
-//! of [`crate::runtime_hazards`]. Every finding names its place in the file (`services[0].routes[2]
+//! of [`crate::preflight::runtime`]. Every finding names its place in the file (`services[0].routes[2]
 //! .paths[0]`) and its 1-based line, from yaml-rust2's marked events. JSON is read as YAML.
 //!
 //! What Kong 3.4.2 does with such a file (`kong/db/declarative/migrations/route_path.lua`,
@@ -20,7 +20,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::kong::transforms;
-use crate::runtime_hazards::{
+use crate::preflight::runtime::{
     path_handling_finding, plugin_hazards_in, priority_findings_for, regex_path_findings, show,
     Finding, PluginRow, RouteRow, RuleScope, Severity,
 };
@@ -750,8 +750,14 @@ pub fn lint_declarative(text: &str, file_name: &str) -> Result<Vec<DeclFinding>,
 mod tests {
     use super::*;
 
-    const DIRTY: &str = include_str!("../tests/fixtures/declarative/kong-2x-hazards.yaml");
-    const CLEAN: &str = include_str!("../tests/fixtures/declarative/kong-2x-clean.yaml");
+    const DIRTY: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/declarative/kong-2x-hazards.yaml"
+    ));
+    const CLEAN: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/declarative/kong-2x-clean.yaml"
+    ));
 
     fn line_of(text: &str, needle: &str) -> usize {
         text.lines()

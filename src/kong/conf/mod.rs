@@ -1394,8 +1394,14 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    const REALISTIC: &str = include_str!("../tests/fixtures/kong-conf/kong-2.8-realistic.conf");
-    const CLEAN: &str = include_str!("../tests/fixtures/kong-conf/kong-3.4-clean.conf");
+    const REALISTIC: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/kong-conf/kong-2.8-realistic.conf"
+    ));
+    const CLEAN: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/kong-conf/kong-3.4-clean.conf"
+    ));
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

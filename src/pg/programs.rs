@@ -8,8 +8,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
+use crate::pg::conn::ConnSpec;
 
 pub fn pg_dump_custom(pg_dump: &Path, source: &ConnSpec, out: &Path) -> Result<u64> {
     let tmp = partial_path(out);

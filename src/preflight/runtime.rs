@@ -1,6 +1,6 @@
 //! Runtime hazards: what migrates cleanly from Kong 2.8 but breaks, or behaves differently, once
 //! Kong 3.4 serves it. Pure logic: callers hand in route and plugin rows (from a database or a
-//! declarative file, see [`crate::declarative`]) and get [`Finding`]s back.
+//! declarative file, see [`crate::preflight::declarative`]) and get [`Finding`]s back.
 //!
 //! # Regex route paths (all at Kong tag 3.4.2)
 //!
@@ -1045,7 +1045,10 @@ struct RuleFile {
 }
 
 /// The rule file, embedded at build time.
-pub const PLUGIN_RULES_JSON: &str = include_str!("../schemas/runtime-rules/plugin-rules.json");
+pub const PLUGIN_RULES_JSON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/schemas/runtime-rules/plugin-rules.json"
+));
 
 static RULES: LazyLock<Vec<PluginRule>> = LazyLock::new(|| {
     let f: RuleFile = serde_json::from_str(PLUGIN_RULES_JSON)

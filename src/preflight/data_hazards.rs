@@ -130,7 +130,7 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
 /// What migrates cleanly but breaks or changes behaviour on Kong 3.4: route regexes the
 /// 3.4 router cannot compile, settings whose meaning changed (see `runtime_hazards`).
 pub struct Runtime {
-    pub findings: Vec<crate::runtime_hazards::Finding>,
+    pub findings: Vec<crate::preflight::runtime::Finding>,
     /// The 2.8.0/2.8.1 mixed-version window note, when regex routes exist.
     pub mixed_version: Option<String>,
 }
@@ -140,15 +140,15 @@ impl Runtime {
     pub fn strict_problems(&self) -> Vec<Problem> {
         self.findings
             .iter()
-            .filter(|f| f.severity != crate::runtime_hazards::Severity::Info)
+            .filter(|f| f.severity != crate::preflight::runtime::Severity::Info)
             .map(|f| f.to_problem())
             .collect()
     }
 }
 
 pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
-    use crate::runtime_hazards::{self as rh, PluginRow, RouteRow};
-    let q = |t: &str| format!("{}.{t}", crate::throwaway::scratch::quote_ident(schema));
+    use crate::preflight::runtime::{self as rh, PluginRow, RouteRow};
+    let q = |t: &str| format!("{}.{t}", crate::pg::quote_ident(schema));
     let mut routes = vec![];
     for r in c
         .query(

@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::catalog;
-use crate::conn::ConnSpec;
 use crate::error::{Error, Result};
-use crate::integrity::checksum;
 use crate::kong::schema_meta;
+use crate::pg::catalog;
+use crate::pg::conn::ConnSpec;
+use crate::pg::fingerprint::checksum;
+use crate::pg::quote_ident;
+use crate::rehearsal::verify::{select_list, Before};
 use crate::report::{Kind, Problem};
-use crate::throwaway::scratch::quote_ident;
-use crate::verify::{select_list, Before};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

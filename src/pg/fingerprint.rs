@@ -135,7 +135,7 @@ pub async fn checksum(
     let q = format!(
         "SELECT count(*), coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE \"C\")), '')
            FROM (SELECT {select_list} FROM {} {filter}) r",
-        crate::throwaway::scratch::quote_ident(table)
+        crate::pg::quote_ident(table)
     );
     let row = c
         .query_one(&q, &[])
