@@ -75,12 +75,22 @@ def bundled(tag):
     return re.findall(r'"([^"]+)"', m.group(1))
 
 
+_dates = {}
+
+
 def tag_date(repo, tag):
-    return int(git(repo, "log", "-1", "--format=%ct", tag).strip())
+    """Commit time of the tagged commit (epoch seconds)."""
+    if repo not in _dates:
+        out = git(repo, "for-each-ref", "--format=%(refname:short) %(*committerdate:unix) %(committerdate:unix)", "refs/tags")
+        _dates[repo] = {}
+        for line in out.splitlines():
+            f = line.split()          # annotated tags fill the first date, lightweight the second
+            _dates[repo][f[0]] = int(f[1])
+    return _dates[repo][tag]
 
 
 def rockspec_deps(tag):
-    name = [f for f in ls(KONG, tag, ".") if f.endswith(".rockspec")]
+    name = [f for f in git(KONG, "ls-tree", "--name-only", tag).split() if f.endswith(".rockspec")]
     assert len(name) == 1, name
     spec = show(KONG, tag, name[0])
     return name[0], dict(re.findall(r'"(kong-[a-z0-9-]+)\s+([^"]+)"', spec))

@@ -6,3 +6,6 @@
 pub mod data_hazards;
 pub mod declarative;
 pub mod runtime;
+pub mod finding;
+
+pub use finding::{Entity, Finding, Severity};
