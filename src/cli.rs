@@ -105,6 +105,11 @@ pub enum Command {
 pub struct LintConfArgs {
     /// The kong.conf to check.
     pub file: PathBuf,
+
+    /// Fail (exit 1) on notices too: defaults that change under a file that leaves them
+    /// unset, and deprecated values 3.4 still honours. Without it they are printed, exit 0.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

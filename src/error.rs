@@ -12,6 +12,9 @@ pub enum Exit {
     NotEligible = 3,
     MigrationFailed = 4,
     Environment = 5,
+    /// A defect of kong-rehearse itself (embedded data unreadable, a panic): never to be
+    /// mistaken for a verdict on the user's database.
+    Internal = 70,
 }
 
 impl From<Exit> for std::process::ExitCode {
@@ -116,13 +119,25 @@ pub enum Error {
 
     #[error("the embedded schema data is broken ({0}); this is a bug in kong-rehearse")]
     Embedded(String),
+
+    #[error(
+        "internal error in kong-rehearse ({0}); this is a bug in the tool, not a verdict on \
+         your database. Please report it with the command you ran (rerun with \
+         RUST_BACKTRACE=1 for a backtrace)"
+    )]
+    Internal(String),
+
+    /// The database is not in a state the requested step can start from.
+    #[error("{0}")]
+    NotEligible(String),
 }
 
 impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Usage(_) | Error::TargetNotEmpty { .. } => Exit::Usage,
-            Error::Embedded(_) => Exit::Verification,
+            Error::Embedded(_) | Error::Internal(_) => Exit::Internal,
+            Error::NotEligible(_) => Exit::NotEligible,
             _ => Exit::Environment,
         }
     }

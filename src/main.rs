@@ -21,13 +21,28 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+    // A panic is a defect of the tool: say so, and exit with the internal-error code rather
+    // than the 101 of an unwinding main, which a CI job could read as a verdict.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "kong-rehearse: internal error: {info}. This is a bug in kong-rehearse, not a \
+             verdict on your database; please report it with the command you ran (rerun with \
+             RUST_BACKTRACE=1 for a backtrace). Throwaway servers are cleaned up."
+        );
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
     let exit = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
     {
         Ok(rt) => {
-            let exit = rt.block_on(kong_rehearse::commands::run(cli));
+            let exit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                rt.block_on(kong_rehearse::commands::run(cli))
+            }))
+            .unwrap_or(Exit::Internal);
             // Let connection tasks end before the throwaway servers they talk to vanish.
             rt.shutdown_timeout(std::time::Duration::from_secs(5));
             exit

@@ -130,6 +130,7 @@ impl Problem {
         let kind = match e.exit() {
             Exit::Usage => Kind::Usage,
             Exit::Environment => Kind::Environment,
+            Exit::NotEligible => Kind::Partial,
             _ => Kind::Internal,
         };
         Problem::new(kind, e.to_string())
@@ -158,7 +159,7 @@ impl Problem {
 pub fn verdict_word(exit: Exit) -> &'static str {
     match exit {
         Exit::Ok => "pass",
-        Exit::Usage | Exit::Environment => "error",
+        Exit::Usage | Exit::Environment | Exit::Internal => "error",
         _ => "fail",
     }
 }

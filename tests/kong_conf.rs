@@ -1,5 +1,6 @@
 //! kong.conf as operators have it: `--kong-conf` with KONG_PG_* overriding it, and
-//! `lint-conf` on a realistic 2.8 file and a clean one.
+//! `lint-conf` on a realistic 2.8 file, a clean one, and a plain 2.8 file whose only news are
+//! notices.
 
 mod common;
 
@@ -76,7 +77,7 @@ fn lint_conf_reports_a_realistic_28_conf_and_passes_a_clean_one() {
     let (code, v) = run_json(&["lint-conf", dirty.to_str().unwrap()]);
     assert_eq!(code, 1);
     let f = v["findings"].as_array().unwrap();
-    let rules: Vec<&str> = f.iter().map(|x| x["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = f.iter().map(|x| x["kind"].as_str().unwrap()).collect();
     for r in [
         "conf-removed-parameter",
         "conf-deprecated-parameter",
@@ -89,7 +90,10 @@ fn lint_conf_reports_a_realistic_28_conf_and_passes_a_clean_one() {
         .find(|x| x["key"] == "admin_api_uri")
         .expect("admin_api_uri");
     assert!(admin["line"].as_u64().unwrap() > 0);
-    assert!(admin["fix"].as_str().unwrap().contains("admin_gui_api_url"));
+    assert!(admin["fixes"][0]
+        .as_str()
+        .unwrap()
+        .contains("admin_gui_api_url"));
     assert!(f
         .iter()
         .any(|x| x["key"].as_str().unwrap().starts_with("cassandra")));
@@ -101,4 +105,65 @@ fn lint_conf_reports_a_realistic_28_conf_and_passes_a_clean_one() {
     let clean = repo_file("tests/fixtures/kong-conf/kong-3.4-clean.conf");
     let (code, v) = run_json(&["lint-conf", clean.to_str().unwrap()]);
     assert_eq!(code, 0, "{v:#}");
+}
+
+#[test]
+fn lint_conf_passes_a_plain_28_conf_with_notices_unless_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("kong.conf");
+    std::fs::write(&plain, "database = postgres\npg_host = db.internal\n").unwrap();
+    let plain = plain.to_str().unwrap();
+
+    let out = Command::new(bin())
+        .args(["lint-conf", plain])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        text.matches("[info conf-default-changed]").count(),
+        7,
+        "the changed defaults are printed as notices: {text}"
+    );
+    assert!(text.contains("worker_consistency"), "{text}");
+
+    let (code, v) = run_json(&["lint-conf", plain]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["verdict"], "pass");
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0, "{v:#}");
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 7, "{v:#}");
+    assert!(f.iter().all(|x| x["severity"] == "info"), "{v:#}");
+    assert!(f
+        .iter()
+        .all(|x| x["line"].is_null() && x["entity"] == "setting"));
+
+    let (code, v) = run_json(&["lint-conf", "--strict", plain]);
+    assert_eq!(code, 1, "--strict fails on notices: {v:#}");
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["problems"].as_array().unwrap().len(), 7, "{v:#}");
+
+    // One removed setting is a finding: exit 1, and it alone is a problem.
+    let removed = dir.path().join("removed.conf");
+    std::fs::write(
+        &removed,
+        "database = postgres\npg_host = db.internal\nnginx_optimizations = on\n",
+    )
+    .unwrap();
+    let (code, v) = run_json(&["lint-conf", removed.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v:#}");
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{v:#}");
+    assert_eq!(
+        problems[0]["object"],
+        format!("{}:3 nginx_optimizations", removed.display())
+    );
+    let f = v["findings"].as_array().unwrap();
+    let opt = f
+        .iter()
+        .find(|x| x["key"] == "nginx_optimizations")
+        .unwrap();
+    assert_eq!(opt["kind"], "conf-removed-parameter");
+    assert_eq!(opt["severity"], "warning");
+    assert_eq!(opt["line"], 3);
 }

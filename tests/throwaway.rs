@@ -195,20 +195,18 @@ async fn scratch_database_is_created_and_dropped_on_an_existing_server() {
     );
 }
 
+/// Needs a Docker engine and `--features docker`: `cargo test --features docker -- --ignored`.
 #[test]
-fn docker_backend_runs_only_when_an_engine_answers() {
+#[ignore = "needs a Docker engine and --features docker; none on the CI machine"]
+fn docker_backend_starts_a_postgres_container() {
     let engine = Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !engine {
-        eprintln!("SKIPPED docker backend runtime test: no Docker engine answers `docker info`");
-        return;
-    }
+    assert!(engine, "no Docker engine answers `docker info`");
     if !cfg!(feature = "docker") {
-        eprintln!("SKIPPED docker backend runtime test: built without `--features docker`");
-        return;
+        panic!("built without `--features docker`");
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {

@@ -71,6 +71,14 @@ impl Manifest {
     }
 }
 
+/// The sha256 of a catalog's JSON form, so a restore can be checked against the schema the
+/// snapshot saw without comparing object by object first.
+pub fn catalog_sha256(c: &crate::pg::catalog::Catalog) -> Result<String> {
+    let json = serde_json::to_vec(c)
+        .map_err(|e| Error::Internal(format!("the catalog does not serialize: {e}")))?;
+    Ok(sha256_hex(&json))
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }

@@ -12,8 +12,14 @@ use crate::pg::conn::ConnSpec;
 use crate::report::Progress;
 use crate::throwaway::Throwaway;
 
-pub async fn snapshot(a: &SnapshotArgs, progress: Progress) -> Result<Outcome> {
-    let (source, conf_schema) = crate::pg::conn::resolve(a.source.as_deref())?;
+pub async fn snapshot(
+    a: &SnapshotArgs,
+    kong_conf: Option<&std::path::Path>,
+    progress: Progress,
+) -> Result<Outcome> {
+    let (source, conf_schema) = crate::pg::conn::resolve(a.source.as_deref(), || {
+        crate::kong::conf::pg_target(kong_conf)
+    })?;
     let opts = SnapshotOptions {
         jobs: a.jobs,
         compress: a.compress.clone(),

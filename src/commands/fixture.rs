@@ -16,6 +16,7 @@ pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
     let mut notes = Vec::new();
     let (summary, where_) = if let Some(url) = &a.into {
         let target = ConnSpec::parse(url)?;
+        crate::throwaway::guard::writes_user_database();
         let client = target.connect().await?;
         fixture::ensure_empty(&client, &target.to_string()).await?;
         progress.line(format!(

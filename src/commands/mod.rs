@@ -14,51 +14,64 @@ use crate::throwaway::{self, Backend};
 
 pub async fn run(cli: Cli) -> Exit {
     let progress = Progress { quiet: cli.quiet };
-    crate::pg::conn::set_kong_conf(cli.kong_conf.clone());
+    // Kong's own settings for the database (`--kong-conf`, KONG_PG_*), handed to the commands
+    // that read one and read only when their command line names none.
+    let kong_conf = cli.kong_conf.as_deref();
     let (name, result) = match &cli.command {
         Command::Fixture(a) => ("fixture", fixture::run(a, progress).await),
-        Command::Status(a) => ("status", state::status(a).await),
-        Command::Plan(a) => ("plan", state::plan(a).await),
+        Command::Status(a) => ("status", state::status(a, kong_conf).await),
+        Command::Plan(a) => ("plan", state::plan(a, kong_conf).await),
         Command::Run(a) => ("run", run::run(a, progress).await),
         Command::Demo(a) => ("demo", run::demo(a, progress).await),
         Command::LintConf(a) => ("lint-conf", state::lint_conf(a).await),
         Command::LintDeclarative(a) => ("lint-declarative", state::lint_declarative(a).await),
-        Command::RollbackCheck(a) => ("rollback-check", state::rollback_check(a).await),
-        Command::Snapshot(a) => ("snapshot", backup::snapshot(a, progress).await),
+        Command::RollbackCheck(a) => ("rollback-check", state::rollback_check(a, kong_conf).await),
+        Command::Snapshot(a) => ("snapshot", backup::snapshot(a, kong_conf, progress).await),
         Command::VerifyBackup(a) => ("verify-backup", backup::verify_backup(a, progress).await),
     };
     progress.finish();
     let mut stdout = std::io::stdout().lock();
-    match result {
+    let (exit, written) = match result {
         Ok(out) => {
-            let _ = match cli.format {
+            let written = match cli.format {
                 Format::Json => report::write_json(
                     &mut stdout,
                     &report::json_envelope(name, out.exit, &out.problems, out.json),
                 ),
                 Format::Text => stdout.write_all(out.text.as_bytes()),
             };
-            out.exit
+            (out.exit, written)
         }
         Err(e) => {
             let exit = e.exit();
-            match cli.format {
-                Format::Json => {
-                    let _ = report::write_json(
-                        &mut stdout,
-                        &report::json_envelope(
-                            name,
-                            exit,
-                            &[Problem::from_error(&e)],
-                            serde_json::json!({}),
-                        ),
-                    );
-                }
-                Format::Text => {
-                    let _ = writeln!(std::io::stderr(), "kong-rehearse: error: {e}");
-                }
-            }
-            exit
+            let written = match cli.format {
+                Format::Json => report::write_json(
+                    &mut stdout,
+                    &report::json_envelope(
+                        name,
+                        exit,
+                        &[Problem::from_error(&e)],
+                        serde_json::json!({}),
+                    ),
+                ),
+                Format::Text => writeln!(std::io::stderr(), "kong-rehearse: error: {e}"),
+            };
+            (exit, written)
+        }
+    };
+    // A report that did not reach its reader must not look like a verdict: a CI job that
+    // reads an empty stdout with exit 0 would take it for a pass.
+    match written.and_then(|()| stdout.flush()) {
+        Ok(()) => exit,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "kong-rehearse: error: cannot write the report to standard output ({e}); the \
+                 verdict was exit code {}. Check that stdout is writable (a closed pipe, a full \
+                 disk) and run again.",
+                exit as u8
+            );
+            Exit::Environment
         }
     }
 }

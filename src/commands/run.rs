@@ -1,5 +1,7 @@
 //! `run` and `demo`: a rehearsal on a throwaway, rendered for people and for machines.
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use super::{throwaway_options, Outcome};
 use crate::cli::{
     DemoArgs, RehearsalArgs, RollbackChoice, RunArgs, RunnerChoice, StopAfter, ThrowawayArgs,
@@ -124,7 +126,8 @@ fn report_keep(report: &mut Report, tw: Throwaway, keep: bool) -> &mut Report {
 }
 
 fn finish(report: &mut Report, a: &RehearsalArgs) -> Result<Outcome> {
-    let json = serde_json::to_value(&*report).unwrap_or_default();
+    let json = serde_json::to_value(&*report)
+        .map_err(|e| Error::Internal(format!("the report does not serialize: {e}")))?;
     type Renderer = fn(&mut dyn std::io::Write, &Report) -> std::io::Result<()>;
     let files: [(&Option<std::path::PathBuf>, Renderer); 3] = [
         (&a.report_json, |w, r| crate::render::json(w, "run", r)),
@@ -133,7 +136,13 @@ fn finish(report: &mut Report, a: &RehearsalArgs) -> Result<Outcome> {
     ];
     for (path, render) in files {
         if let Some(path) = path {
-            let mut f = std::fs::File::create(path)
+            // Reports name databases and migration output: private like the dumps.
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
                 .map_err(|e| Error::io("cannot create the report", path, e))?;
             render(&mut f, report).map_err(|e| Error::io("cannot write the report", path, e))?;
         }
@@ -143,7 +152,8 @@ fn finish(report: &mut Report, a: &RehearsalArgs) -> Result<Outcome> {
         problems: report.problems.clone(),
         text: {
             let mut buf = Vec::new();
-            let _ = crate::render::text::write(&mut buf, report, crate::render::use_color());
+            crate::render::text::write(&mut buf, report, crate::render::use_color())
+                .map_err(|e| Error::Internal(format!("the text report does not render: {e}")))?;
             String::from_utf8_lossy(&buf).into_owned()
         },
         json,

@@ -1,5 +1,7 @@
 //! `status` and `plan`: read a database once, judge it, and say what would run.
 
+use std::path::Path;
+
 use serde_json::json;
 
 use super::Outcome;
@@ -19,10 +21,25 @@ struct Judged {
     runtime: Option<crate::preflight::data_hazards::Runtime>,
 }
 
-async fn judge(a: &StateArgs) -> Result<Judged> {
-    let (db, conf_schema) = crate::pg::conn::resolve(a.db.as_deref())?;
+async fn judge(a: &StateArgs, kong_conf: Option<&Path>) -> Result<Judged> {
+    let (db, conf_schema) =
+        crate::pg::conn::resolve(a.db.as_deref(), || crate::kong::conf::pg_target(kong_conf))?;
     let schema = a.schema.clone().or(conf_schema);
-    let inspection = inspect::inspect(&db, schema.as_deref()).await?;
+    // One read-only snapshot for every read: the state judged and the runtime hazards describe
+    // the same moment of a database that may be serving traffic.
+    let mut client = db.connect().await?;
+    let tx = crate::pg::conn::read_only_snapshot(&mut client).await?;
+    let inspection = inspect::inspect_in(&tx, schema.as_deref()).await?;
+    // Runtime hazards need Kong's tables; a database that is not Kong has none to read.
+    let runtime =
+        if inspection.catalog.has_table("routes") && inspection.catalog.has_table("plugins") {
+            Some(crate::preflight::data_hazards::runtime(&tx, &inspection.schema).await?)
+        } else {
+            None
+        };
+    tx.rollback()
+        .await
+        .map_err(|e| crate::error::Error::db("cannot end the read-only transaction", e))?;
     let catalog = LtsCatalog::load()?;
     let verdict = state::judge(
         &state::Observed {
@@ -34,20 +51,11 @@ async fn judge(a: &StateArgs) -> Result<Judged> {
             allow_unknown: a.allow_unknown.clone(),
         },
     );
-    // Runtime hazards need Kong's tables; a database that is not Kong has none to read.
     let mut verdict = verdict;
-    let runtime =
-        if inspection.catalog.has_table("routes") && inspection.catalog.has_table("plugins") {
-            let client = db.connect().await?;
-            let rt = crate::preflight::data_hazards::runtime(&client, &inspection.schema).await?;
-            if a.strict {
-                verdict.problems.extend(rt.strict_problems());
-                verdict.eligible = verdict.problems.is_empty();
-            }
-            Some(rt)
-        } else {
-            None
-        };
+    if let (true, Some(rt)) = (a.strict, &runtime) {
+        verdict.problems.extend(rt.strict_problems());
+        verdict.eligible = verdict.problems.is_empty();
+    }
     Ok(Judged {
         db,
         inspection,
@@ -71,7 +79,7 @@ fn runtime_text(j: &Judged, strict: bool) -> String {
             rt.findings.len()
         ));
         for f in &rt.findings {
-            s.push_str(&format!("  {}\n", f.to_problem().to_text()));
+            s.push_str(&format!("  {}\n", f.to_text()));
         }
     }
     s
@@ -132,8 +140,8 @@ fn body(j: &Judged) -> serde_json::Value {
     })
 }
 
-pub async fn status(a: &StateArgs) -> Result<Outcome> {
-    let j = judge(a).await?;
+pub async fn status(a: &StateArgs, kong_conf: Option<&Path>) -> Result<Outcome> {
+    let j = judge(a, kong_conf).await?;
     let mut text = header(&j);
     text.push_str(&format!(
         "\n{:<24} {:>8} {:>8}  {:<34} {}\n",
@@ -177,8 +185,8 @@ struct PlanStep<'a> {
     effects: &'a [Effect],
 }
 
-pub async fn plan(a: &StateArgs) -> Result<Outcome> {
-    let j = judge(a).await?;
+pub async fn plan(a: &StateArgs, kong_conf: Option<&Path>) -> Result<Outcome> {
+    let j = judge(a, kong_conf).await?;
     let mut steps = vec![];
     // `up`: what Kong would classify as new, subsystem by subsystem, in catalog order.
     for sub in &j.catalog.subsystems {
@@ -270,8 +278,8 @@ pub async fn plan(a: &StateArgs) -> Result<Outcome> {
     })
 }
 
-pub async fn rollback_check(a: &RollbackCheckArgs) -> Result<Outcome> {
-    let mut j = judge(&a.state).await?;
+pub async fn rollback_check(a: &RollbackCheckArgs, kong_conf: Option<&Path>) -> Result<Outcome> {
+    let mut j = judge(&a.state, kong_conf).await?;
     let mut problems = j.verdict.problems.clone();
     // Rows only a 3.0 migration writes: regex paths already carrying `~`.
     let mut client = j.db.connect().await?;
@@ -387,14 +395,7 @@ pub async fn lint_declarative(a: &crate::cli::LintDeclarativeArgs) -> Result<Out
     }
     let problems: Vec<Problem> = findings
         .iter()
-        .map(|f| {
-            Problem::new(
-                Kind::RuntimeHazard,
-                format!("{} line {}: {}: {}", f.file, f.line, f.yaml_path, f.message),
-            )
-            .object(f.yaml_path.clone())
-            .fix(f.fixes.join(" "))
-        })
+        .map(|f| f.to_problem(Kind::RuntimeHazard))
         .collect();
     Ok(Outcome {
         exit: if findings.is_empty() {
@@ -409,36 +410,54 @@ pub async fn lint_declarative(a: &crate::cli::LintDeclarativeArgs) -> Result<Out
 }
 
 pub async fn lint_conf(a: &crate::cli::LintConfArgs) -> Result<Outcome> {
+    use crate::preflight::Severity;
     let conf = crate::kong::conf::load(&a.file)
         .map_err(|e| crate::error::Error::io("cannot read the kong.conf", &a.file, e))?;
     let name = a.file.display().to_string();
-    let findings = crate::kong::conf::lint(&conf);
+    let findings = crate::preflight::conf_lint::lint(&conf, &name);
+    // Notices (changed defaults the file leaves unset) fail only with --strict: a clean 2.8
+    // file leaves most of them unset, and a CI step on it must be able to pass.
+    let fails = |s: Severity| s != Severity::Info || a.strict;
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let (errors, warnings, notices) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+    );
+    let failing = findings.iter().filter(|f| fails(f.severity)).count();
     let mut out = if findings.is_empty() {
         format!("CLEAN: {name} means the same on Kong 3.4 as on 2.8\n")
     } else {
-        format!("{} finding(s) in {name}:\n", findings.len())
+        format!(
+            "{} finding(s) in {name}: {errors} error(s), {warnings} warning(s), {notices} \
+             notice(s)\n",
+            findings.len()
+        )
     };
     for f in &findings {
-        out.push_str(&f.to_text(&name));
+        out.push_str(&f.to_text());
         out.push('\n');
+    }
+    if !findings.is_empty() && failing == 0 {
+        out.push_str(&format!(
+            "PASS: nothing in {name} is removed, renamed or refused by Kong 3.4; the notices \
+             are changes to check, with nothing to edit when 3.4's behaviour suits you \
+             (--strict fails on them)\n"
+        ));
     }
     let problems: Vec<Problem> = findings
         .iter()
-        .map(|f| {
-            let at = f.line.map(|l| format!(" (line {l})")).unwrap_or_default();
-            Problem::new(Kind::RuntimeHazard, format!("{}{at}: {}", f.key, f.what))
-                .object(f.key.clone())
-                .fix(f.fix.clone())
-        })
+        .filter(|f| fails(f.severity))
+        .map(|f| f.to_problem(Kind::RuntimeHazard))
         .collect();
     Ok(Outcome {
-        exit: if findings.is_empty() {
+        exit: if failing == 0 {
             Exit::Ok
         } else {
             Exit::Verification
         },
         problems,
         text: out,
-        json: json!({ "file": name, "findings": findings }),
+        json: json!({ "file": name, "strict": a.strict, "findings": findings }),
     })
 }

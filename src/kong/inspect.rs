@@ -17,17 +17,30 @@ pub struct Inspection {
 pub async fn inspect(db: &ConnSpec, schema: Option<&str>) -> Result<Inspection> {
     let mut client = db.connect().await?;
     let tx = crate::pg::conn::read_only_snapshot(&mut client).await?;
+    let inspection = inspect_in(&tx, schema).await?;
+    tx.rollback()
+        .await
+        .map_err(|e| Error::db("cannot end the read-only transaction", e))?;
+    Ok(inspection)
+}
+
+/// [`inspect`] inside the caller's read-only snapshot, so that the caller's further reads (the
+/// runtime hazards of `status`) see the same state.
+pub async fn inspect_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    schema: Option<&str>,
+) -> Result<Inspection> {
     // Kong uses pg_schema, else CURRENT_SCHEMA, else public.
     let schema: String = match schema {
         Some(s) => s.to_string(),
         None => tx
-            .query_one("SELECT coalesce(current_schema(), 'public')::text", &[])
+            .query_one(crate::pg::sql::session::CURRENT_SCHEMA, &[])
             .await
             .map_err(|e| Error::db("cannot read the current schema", e))?
             .get(0),
     };
     let server_version: String = tx
-        .query_one("SELECT current_setting('server_version')", &[])
+        .query_one(crate::pg::sql::session::SERVER_VERSION, &[])
         .await
         .map_err(|e| Error::db("cannot read the server version", e))?
         .get(0);
@@ -41,24 +54,18 @@ pub async fn inspect(db: &ConnSpec, schema: Option<&str>) -> Result<Inspection> 
         .map_err(|e| Error::db("cannot look for schema_meta", e))?
         .get(0);
     let rows = if has_meta {
-        tx.batch_execute(&format!(
-            "SET LOCAL search_path TO {}",
-            crate::pg::quote_ident(&schema)
-        ))
-        .await
-        .map_err(|e| Error::db("cannot select the Kong schema", e))?;
+        tx.batch_execute(&crate::pg::sql::session::set_local_search_path(&schema))
+            .await
+            .map_err(|e| Error::db("cannot select the Kong schema", e))?;
         Some(
-            schema_meta::read(&tx)
+            schema_meta::read(tx)
                 .await
                 .map_err(|e| Error::db("cannot read schema_meta", e))?,
         )
     } else {
         None
     };
-    let catalog = catalog::read(&tx, &schema).await?;
-    tx.rollback()
-        .await
-        .map_err(|e| Error::db("cannot end the read-only transaction", e))?;
+    let catalog = catalog::read(tx, &schema).await?;
     Ok(Inspection {
         schema,
         rows,

@@ -74,65 +74,7 @@ impl Catalog {
     }
 }
 
-// Objects that belong to an extension are left out everywhere: they are the extension's
-// schema, not the application's.
-const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_depend d
-        WHERE d.objid = c.oid AND d.deptype = 'e')";
-
-fn q_tables() -> String {
-    format!(
-        "SELECT c.relname::text FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND {NOT_EXTENSION_OWNED}"
-    )
-}
-
-const Q_COLUMNS: &str =
-    "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
-       pg_get_expr(ad.adbin, ad.adrelid), a.attnotnull
-  FROM pg_attribute a
-  JOIN pg_class c ON c.oid = a.attrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
- WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
- ORDER BY c.relname, a.attnum";
-
-const Q_CONSTRAINTS: &str = "SELECT c.relname::text, k.conname::text, pg_get_constraintdef(k.oid)
-  FROM pg_constraint k
-  JOIN pg_class c ON c.oid = k.conrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1";
-
-const Q_INDEXES: &str = "SELECT t.relname::text, i.relname::text, pg_get_indexdef(i.oid)
-  FROM pg_index x
-  JOIN pg_class i ON i.oid = x.indexrelid
-  JOIN pg_class t ON t.oid = x.indrelid
-  JOIN pg_namespace n ON n.oid = t.relnamespace
- WHERE n.nspname = $1";
-
-const Q_TRIGGERS: &str = "SELECT c.relname::text, g.tgname::text, pg_get_triggerdef(g.oid)
-  FROM pg_trigger g
-  JOIN pg_class c ON c.oid = g.tgrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND NOT g.tgisinternal";
-
-const Q_FUNCTIONS: &str =
-    "SELECT p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-       md5(CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_get_functiondef(p.oid) ELSE p.prosrc END)
-  FROM pg_proc p
-  JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname = $1 AND p.prokind <> 'a'
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')";
-
-fn q_relkind(kind: char) -> String {
-    format!(
-        "SELECT c.relname::text FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 AND c.relkind = '{kind}' AND {NOT_EXTENSION_OWNED}"
-    )
-}
-
-const Q_EXTENSIONS: &str = "SELECT extname::text FROM pg_extension WHERE extname <> 'plpgsql'";
+use super::sql::catalog::*;
 
 /// Reads the catalog of `schema`. Extension-owned tables, functions and sequences are
 /// excluded.

@@ -21,60 +21,17 @@ pub enum Endpoint {
     Socket(PathBuf),
 }
 
-static KONG_CONF: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
-
-/// Records `--kong-conf FILE` for every command of this process.
-pub fn set_kong_conf(path: Option<std::path::PathBuf>) {
-    let _ = KONG_CONF.set(path);
-}
-
-/// The database a command reads when none is named on the command line, and Kong's
-/// pg_schema: from `--kong-conf` and `KONG_PG_*` as Kong resolves them (the environment
-/// overrides the file), else from the libpq environment (PGHOST, ...).
-pub fn default_target() -> Result<(ConnSpec, Option<String>)> {
-    let conf_path = KONG_CONF.get().cloned().flatten();
-    let kong_env = std::env::vars().any(|(k, _)| k.starts_with("KONG_PG_"));
-    if conf_path.is_none() && !kong_env {
-        return Ok((ConnSpec::from_env(), None));
-    }
-    let conf = match &conf_path {
-        Some(p) => Some(
-            crate::kong::conf::load(p).map_err(|e| Error::io("cannot read the kong.conf", p, e))?,
-        ),
-        None => None,
-    };
-    let pg = crate::kong::conf::pg_settings(conf.as_ref(), &|k| std::env::var(k).ok())
-        .with_kong_defaults();
-    if pg.ssl == Some(true) {
-        return Err(Error::Usage(
-            "kong.conf (or KONG_PG_SSL) asks for TLS to PostgreSQL (pg_ssl = on), and \
-             kong-rehearse does not speak TLS to databases yet; it will not silently connect \
-             without it. Reach the database through a trusted path (an SSH tunnel, or a \
-             replica on a private network) and pass that with --db/--source, or take a dump \
-             with pg_dump and use `run --dump`."
-                .into(),
-        ));
-    }
-    let host = pg.host.clone().unwrap_or_else(|| "127.0.0.1".into());
-    let spec = ConnSpec {
-        endpoint: if host.starts_with('/') {
-            Endpoint::Socket(PathBuf::from(&host))
-        } else {
-            Endpoint::Tcp(host)
-        },
-        port: pg.port.unwrap_or(5432),
-        user: pg.user.clone().unwrap_or_else(|| "kong".into()),
-        password: pg.password.clone(),
-        dbname: pg.database.clone().unwrap_or_else(|| "kong".into()),
-    };
-    Ok((spec, pg.schema.clone()))
-}
-
-/// `explicit` (a URL or conninfo) when given, else [`default_target`].
-pub fn resolve(explicit: Option<&str>) -> Result<(ConnSpec, Option<String>)> {
+/// The database a command reads: `explicit` (a URL or conninfo) when given, with no schema;
+/// else what `configured` names (the caller's own configuration, e.g. Kong's kong.conf, with
+/// its schema), asked only then, so a broken configuration never stands in the way of an
+/// explicit target; else the libpq environment (PGHOST, ...).
+pub fn resolve(
+    explicit: Option<&str>,
+    configured: impl FnOnce() -> Result<Option<(ConnSpec, Option<String>)>>,
+) -> Result<(ConnSpec, Option<String>)> {
     match explicit {
         Some(s) => Ok((ConnSpec::parse(s)?, None)),
-        None => default_target(),
+        None => Ok(configured()?.unwrap_or_else(|| (ConnSpec::from_env(), None))),
     }
 }
 

@@ -3,27 +3,8 @@
 
 use tokio_postgres::{Client, GenericClient};
 
+use super::sql::fingerprint as sql;
 use crate::error::{Error, Result};
-
-/// Each foreign key with the child columns, parent table and parent columns, quoted.
-const FOREIGN_KEYS: &str = "
-SELECT c.conname,
-       format('%I.%I', cn.nspname, cl.relname) AS child,
-       (SELECT string_agg(format('c.%I', a.attname), ', ' ORDER BY k.ord)
-          FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
-          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS child_cols,
-       format('%I.%I', pn.nspname, pl.relname) AS parent,
-       (SELECT string_agg(format('p.%I', a.attname), ', ' ORDER BY k.ord)
-          FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
-          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum) AS parent_cols,
-       c.convalidated
-  FROM pg_constraint c
-  JOIN pg_class cl ON cl.oid = c.conrelid
-  JOIN pg_namespace cn ON cn.oid = cl.relnamespace
-  JOIN pg_class pl ON pl.oid = c.confrelid
-  JOIN pg_namespace pn ON pn.oid = pl.relnamespace
- WHERE c.contype = 'f' AND cn.nspname = current_schema()
- ORDER BY 1";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FkViolation {
@@ -37,7 +18,7 @@ pub struct FkViolation {
 /// but NOT VALID, or data can have been loaded with triggers disabled).
 pub async fn foreign_key_violations(client: &Client) -> Result<Vec<FkViolation>> {
     let fks = client
-        .query(FOREIGN_KEYS, &[])
+        .query(sql::FOREIGN_KEYS, &[])
         .await
         .map_err(|e| Error::db("cannot list foreign keys", e))?;
     let mut out = Vec::new();
@@ -62,12 +43,9 @@ pub async fn foreign_key_violations(client: &Client) -> Result<Vec<FkViolation>>
             .map(|c| format!("{c} IS NOT NULL"))
             .collect::<Vec<_>>()
             .join(" AND ");
-        let sql = format!(
-            "SELECT count(*) FROM {child} c WHERE {not_null} AND NOT EXISTS \
-             (SELECT 1 FROM {parent} p WHERE ({pcols}) = ({ccols}))"
-        );
+        let q = sql::orphans(&child, &not_null, &parent, &pcols, &ccols);
         let n: i64 = client
-            .query_one(&sql, &[])
+            .query_one(&q, &[])
             .await
             .map_err(|e| Error::db(format!("cannot check foreign key {name}"), e))?
             .get(0);
@@ -86,12 +64,7 @@ pub async fn foreign_key_violations(client: &Client) -> Result<Vec<FkViolation>>
 /// Base tables of the current schema, by name.
 pub async fn tables(client: &impl GenericClient) -> Result<Vec<String>> {
     Ok(client
-        .query(
-            "SELECT table_name::text FROM information_schema.tables
-              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
-              ORDER BY 1",
-            &[],
-        )
+        .query(sql::TABLES, &[])
         .await
         .map_err(|e| Error::db("cannot list tables", e))?
         .iter()
@@ -132,11 +105,7 @@ pub async fn checksum(
     select_list: &str,
     filter: &str,
 ) -> Result<(i64, String)> {
-    let q = format!(
-        "SELECT count(*), coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE \"C\")), '')
-           FROM (SELECT {select_list} FROM {} {filter}) r",
-        crate::pg::quote_ident(table)
-    );
+    let q = sql::checksum(&crate::pg::quote_ident(table), select_list, filter);
     let row = c
         .query_one(&q, &[])
         .await
@@ -144,18 +113,35 @@ pub async fn checksum(
     Ok((row.get(0), row.get(1)))
 }
 
+/// [`checksum`] of `schema.table`, whatever the search_path.
+pub async fn checksum_in(
+    c: &impl GenericClient,
+    schema: &str,
+    table: &str,
+    select_list: &str,
+    filter: &str,
+) -> Result<(i64, String)> {
+    let q = sql::checksum(
+        &format!(
+            "{}.{}",
+            crate::pg::quote_ident(schema),
+            crate::pg::quote_ident(table)
+        ),
+        select_list,
+        filter,
+    );
+    let row = c
+        .query_one(&q, &[])
+        .await
+        .map_err(|e| Error::db(format!("cannot checksum table {schema}.{table}"), e))?;
+    Ok((row.get(0), row.get(1)))
+}
+
 /// Constraints of the current schema left NOT VALID (a restore that skipped validation,
 /// or an `ADD CONSTRAINT ... NOT VALID` never validated).
 pub async fn not_valid_constraints(client: &impl GenericClient) -> Result<Vec<(String, String)>> {
     Ok(client
-        .query(
-            "SELECT c.relname::text, k.conname::text FROM pg_constraint k
-               JOIN pg_class c ON c.oid = k.conrelid
-               JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = current_schema() AND NOT k.convalidated
-              ORDER BY 1, 2",
-            &[],
-        )
+        .query(sql::NOT_VALID_CONSTRAINTS, &[])
         .await
         .map_err(|e| Error::db("cannot list constraints", e))?
         .iter()

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod conn;
 pub mod fingerprint;
 pub mod programs;
+pub mod sql;
 
 /// A PostgreSQL identifier, double-quoted so any schema or table name is taken literally.
 pub fn quote_ident(s: &str) -> String {

@@ -192,3 +192,44 @@ fn tool_failed(tool: &Path, output: &std::process::Output, fix: &'static str) ->
         fix,
     }
 }
+
+/// Size of a dump file, or of all files of a directory-format dump.
+pub fn dump_size(p: &std::path::Path) -> u64 {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum(),
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    }
+}
+
+/// pg_restore into a database that already holds objects (a rollback rehearsal), with
+/// `extra` options such as `--clean`; returns the exit code and what it printed on stderr,
+/// since errors there are the finding, not a failure of the tool.
+pub fn pg_restore_into_existing(
+    pg_restore: &Path,
+    dump: &Path,
+    target: &ConnSpec,
+    extra: &[&str],
+) -> Result<(Option<i32>, String)> {
+    let out = Command::new(pg_restore)
+        .args(["--no-owner", "--no-privileges"])
+        .args(extra)
+        .arg(format!("--dbname={}", target.dbname))
+        .arg(dump)
+        .envs(target.libpq_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| Error::io("cannot run", pg_restore, e))?;
+    Ok((
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}

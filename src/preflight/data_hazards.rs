@@ -1,11 +1,14 @@
 //! Pre-flight data hazards: rows the real 2.8 → 3.4 migration will choke on or corrupt,
-//! found before anything runs, each named by id with the fix.
+//! found before anything runs, each named by id with the fix; and the read of the route and
+//! plugin rows that [`crate::preflight::runtime`] judges. It only reads, through the client it is
+//! handed (the caller's read-only snapshot), and it must not write or open connections itself.
 
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::kong::transforms;
+use crate::preflight::{Finding, Severity};
 use crate::report::{Kind, Problem};
 
 /// Targets that survive 3.0's de-duplication more than once per cache key: they tie on the
@@ -128,9 +131,9 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
 }
 
 /// What migrates cleanly but breaks or changes behaviour on Kong 3.4: route regexes the
-/// 3.4 router cannot compile, settings whose meaning changed (see `runtime_hazards`).
+/// 3.4 router cannot compile, settings whose meaning changed (see [`crate::preflight::runtime`]).
 pub struct Runtime {
-    pub findings: Vec<crate::preflight::runtime::Finding>,
+    pub findings: Vec<Finding>,
     /// The 2.8.0/2.8.1 mixed-version window note, when regex routes exist.
     pub mixed_version: Option<String>,
 }
@@ -140,16 +143,20 @@ impl Runtime {
     pub fn strict_problems(&self) -> Vec<Problem> {
         self.findings
             .iter()
-            .filter(|f| f.severity != crate::preflight::runtime::Severity::Info)
-            .map(|f| f.to_problem())
+            .filter(|f| f.severity != Severity::Info)
+            .map(|f| f.to_problem(Kind::RuntimeHazard))
             .collect()
     }
 }
 
+/// Reads the routes and plugins of `schema` through `c` and judges them. Run it inside the
+/// caller's read-only snapshot, so the hazards describe the same database state as every other
+/// read of the command.
 pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
     use crate::preflight::runtime::{self as rh, PluginRow, RouteRow};
     let q = |t: &str| format!("{}.{t}", crate::pg::quote_ident(schema));
     let mut routes = vec![];
+    let mut unreadable = vec![];
     for r in c
         .query(
             &format!(
@@ -163,7 +170,7 @@ pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
         .map_err(|e| Error::db("cannot read routes", e))?
     {
         let headers: Option<String> = r.get(8);
-        routes.push(RouteRow {
+        let mut route = RouteRow {
             id: r.get(0),
             name: r.get(1),
             service_id: r.get(2),
@@ -172,9 +179,17 @@ pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
             regex_priority: r.get(5),
             hosts: r.get(6),
             methods: r.get(7),
-            headers: headers.and_then(|h| serde_json::from_str(&h).ok()),
+            headers: None,
             snis: r.get(9),
-        });
+        };
+        // Read as text, not as jsonb, so that one row serde_json cannot hold (a number beyond
+        // f64) becomes a finding about that route instead of failing the whole read.
+        match headers.as_deref().map(route_headers) {
+            None => {}
+            Some(Ok(h)) => route.headers = h,
+            Some(Err(why)) => unreadable.push(rh::route_headers_unreadable(&route, &why)),
+        }
+        routes.push(route);
     }
     let mut plugins = vec![];
     for r in c
@@ -197,10 +212,52 @@ pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
             consumer_id: r.get(5),
         });
     }
-    let mut findings = rh::route_hazards(&routes);
+    let mut findings = unreadable;
+    findings.extend(rh::route_hazards(&routes));
     findings.extend(rh::plugin_hazards(&plugins));
     Ok(Runtime {
         findings,
         mixed_version: rh::mixed_version_note(&routes),
     })
+}
+
+/// `routes.headers` as the priority check reads it: `Ok(None)` for JSON `null`, `Ok(object)`, or
+/// why it is not Kong's map of header name → values. The reason names a position or a type,
+/// never the text: header values can be credentials.
+fn route_headers(text: &str) -> std::result::Result<Option<serde_json::Value>, String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) => Err(format!("not JSON that can be read: {e}")),
+        Ok(serde_json::Value::Null) => Ok(None),
+        Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v)),
+        Ok(v) => Err(format!(
+            "a JSON {} instead of an object",
+            match v {
+                serde_json::Value::Array(_) => "array",
+                serde_json::Value::String(_) => "string",
+                serde_json::Value::Number(_) => "number",
+                _ => "boolean",
+            }
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_headers_are_read_or_say_why_not() {
+        assert_eq!(route_headers("null"), Ok(None));
+        assert_eq!(
+            route_headers(r#"{"x-a": ["1"]}"#),
+            Ok(Some(serde_json::json!({"x-a": ["1"]})))
+        );
+        let e = route_headers(r#"{"authorization": ["Bearer s3cr3t"], "x": [1e400]}"#).unwrap_err();
+        assert!(e.contains("number out of range"), "{e}");
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert_eq!(
+            route_headers(r#"["Bearer s3cr3t"]"#).unwrap_err(),
+            "a JSON array instead of an object"
+        );
+    }
 }

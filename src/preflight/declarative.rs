@@ -1,7 +1,12 @@
-//! Lint a Kong 2.x declarative configuration (`kong.yaml` / `kong.json`, as used by DB-less nodes,
-//! hybrid data-plane backups and decK) for what Kong 3.4 rejects or runs differently: the
-//! `_format_version`, regex paths without the `~` that 3.x requires, the route and plugin hazards
-//! of [`crate::preflight::runtime`]. Every finding names its place in the file (`services[0].routes[2]
+//! The declarative-file linter: a Kong 2.x declarative configuration (`kong.yaml` / `kong.json`,
+//! as used by DB-less nodes, hybrid data-plane backups and decK) checked for what Kong 3.4 rejects
+//! or runs differently. Pure judgement over the text handed in; it must not read files or
+//! databases itself, nor put a configuration value that can be a credential (http-log header
+//! values, auth plugin secrets) into a finding.
+//!
+//! It checks the `_format_version`, regex paths without the `~` that 3.x requires, and the route
+//! and plugin hazards of [`crate::preflight::runtime`]. Every finding is a
+//! [`Finding`] about an [`Entity::File`]: its place in the file (`services[0].routes[2]
 //! .paths[0]`) and its 1-based line, from yaml-rust2's marked events. JSON is read as YAML.
 //!
 //! What Kong 3.4.2 does with such a file (`kong/db/declarative/migrations/route_path.lua`,
@@ -14,7 +19,6 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -22,8 +26,9 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 use crate::kong::transforms;
 use crate::preflight::runtime::{
     path_handling_finding, plugin_hazards_in, priority_findings_for, regex_path_findings, show,
-    Finding, PluginRow, RouteRow, RuleScope, Severity,
+    PluginRow, RouteRow, RuleScope,
 };
+use crate::preflight::{Entity, Finding, Severity};
 
 pub const RULE_FORMAT_VERSION: &str = "declarative-format-version";
 pub const RULE_REGEX_WITHOUT_TILDE: &str = "route-regex-path-without-tilde";
@@ -36,42 +41,6 @@ const SRC_DECLARATIVE: &str = "kong/db/declarative/migrations/route_path.lua and
 const FIX_DECK_CONVERT: &str = "Convert the file once with `deck file convert --from \
      kong-gateway-2.x --to kong-gateway-3.x` (decK ≥ 1.47: `--from 2.8 --to 3.4`), review the \
      result and use the converted file with 3.4.";
-
-/// One finding in a declarative file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeclFinding {
-    /// The rule id (the runtime-hazard rule ids, plus the declarative ones of this module).
-    pub kind: &'static str,
-    pub severity: Severity,
-    pub file: String,
-    /// Where in the document, e.g. `services[0].routes[2].paths[0]`.
-    pub yaml_path: String,
-    /// 1-based line of that place (of the nearest enclosing one that exists, for a missing key).
-    pub line: usize,
-    pub message: String,
-    pub fixes: Vec<String>,
-    pub source: String,
-}
-
-impl DeclFinding {
-    /// `file:line: path: [severity kind] message`, then one `fix:` line per fix.
-    pub fn to_text(&self) -> String {
-        let mut s = format!(
-            "{}:{}: {}: [{} {}] {}",
-            self.file,
-            self.line,
-            self.yaml_path,
-            self.severity.as_str(),
-            self.kind,
-            self.message
-        );
-        for f in &self.fixes {
-            s.push_str("\n    fix: ");
-            s.push_str(f);
-        }
-        s
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // A YAML tree with line numbers
@@ -436,20 +405,20 @@ fn collect_plugins<'a>(
     }
 }
 
-fn from_finding(f: Finding, file: &str, entity_path: &str, entity: &Node) -> DeclFinding {
-    let (yaml_path, line) = match &f.field {
+/// A route or plugin finding moved to its place in the file: the entity's path and line, or
+/// those of the finding's field below it.
+fn from_finding(f: Finding, file: &str, entity_path: &str, entity: &Node) -> Finding {
+    let (yaml_path, line) = match f.entity.field() {
         Some(field) => (field_path(entity_path, field), field_line(entity, field)),
         None => (entity_path.to_string(), entity.line),
     };
-    DeclFinding {
-        kind: f.kind,
-        severity: f.severity,
-        file: file.to_string(),
-        yaml_path,
-        line,
-        message: f.message,
-        fixes: f.fixes,
-        source: f.source,
+    Finding {
+        entity: Entity::File {
+            file: file.to_string(),
+            yaml_path,
+            line,
+        },
+        ..f
     }
 }
 
@@ -462,7 +431,7 @@ fn route_label(r: &RouteRow) -> String {
 
 /// Lint a Kong 2.x declarative configuration (YAML or JSON). `Err` when the text is not YAML or
 /// not a mapping; otherwise the findings, in document order by kind of check.
-pub fn lint_declarative(text: &str, file_name: &str) -> Result<Vec<DeclFinding>, String> {
+pub fn lint_declarative(text: &str, file_name: &str) -> Result<Vec<Finding>, String> {
     let root = parse(text).map_err(|e| format!("{file_name}: not valid YAML/JSON: {e}"))?;
     if !matches!(root.v, N::Map(_)) {
         return Err(format!(
@@ -470,18 +439,19 @@ pub fn lint_declarative(text: &str, file_name: &str) -> Result<Vec<DeclFinding>,
         ));
     }
     let mut out = vec![];
-    let finding = |kind, severity, yaml_path: String, line, message: String, fixes: Vec<String>| {
-        DeclFinding {
+    let finding =
+        |kind, severity, yaml_path: String, line, message: String, fixes: Vec<String>| Finding {
             kind,
             severity,
-            file: file_name.to_string(),
-            yaml_path,
-            line,
+            entity: Entity::File {
+                file: file_name.to_string(),
+                yaml_path,
+                line,
+            },
             message,
             fixes,
             source: SRC_DECLARATIVE.to_string(),
-        }
-    };
+        };
 
     // _format_version
     let version = root.get("_format_version");
@@ -729,10 +699,15 @@ pub fn lint_declarative(text: &str, file_name: &str) -> Result<Vec<DeclFinding>,
         }
     }
 
-    // regex_priority ordering, across all routes of the file.
+    // regex_priority ordering, across all routes of the file; a finding goes to the first route
+    // with its id.
     let rows: Vec<RouteRow> = routes.iter().map(|r| r.row.clone()).collect();
+    let mut by_id: HashMap<&str, &RouteAt> = HashMap::new();
+    for r in &routes {
+        by_id.entry(r.row.id.as_str()).or_insert(r);
+    }
     for f in priority_findings_for(&rows, &is_regex_route) {
-        if let Some(r) = routes.iter().find(|r| r.row.id == f.id) {
+        if let Some(r) = f.entity.id().and_then(|id| by_id.get(id)) {
             out.push(from_finding(f, file_name, &r.yaml_path, r.node));
         }
     }
@@ -759,6 +734,27 @@ mod tests {
         "/tests/fixtures/declarative/kong-2x-clean.yaml"
     ));
 
+    /// The place of a finding in its file: (file, yaml_path, line).
+    fn place(f: &Finding) -> (&str, &str, usize) {
+        match &f.entity {
+            Entity::File {
+                file,
+                yaml_path,
+                line,
+            } => (file, yaml_path, *line),
+            other => panic!("a declarative finding about {other:?}"),
+        }
+    }
+    fn file(f: &Finding) -> &str {
+        place(f).0
+    }
+    fn yaml_path(f: &Finding) -> &str {
+        place(f).1
+    }
+    fn line(f: &Finding) -> usize {
+        place(f).2
+    }
+
     fn line_of(text: &str, needle: &str) -> usize {
         text.lines()
             .position(|l| l.contains(needle))
@@ -766,14 +762,14 @@ mod tests {
             + 1
     }
 
-    fn find<'a>(f: &'a [DeclFinding], kind: &str, path: &str) -> &'a DeclFinding {
+    fn find<'a>(f: &'a [Finding], kind: &str, path: &str) -> &'a Finding {
         f.iter()
-            .find(|x| x.kind == kind && x.yaml_path == path)
+            .find(|x| x.kind == kind && yaml_path(x) == path)
             .unwrap_or_else(|| {
                 panic!(
                     "no {kind} at {path}; got:\n{}",
                     f.iter()
-                        .map(|x| format!("{} {} {}", x.kind, x.yaml_path, x.line))
+                        .map(|x| format!("{} {} {}", x.kind, yaml_path(x), line(x)))
                         .collect::<Vec<_>>()
                         .join("\n")
                 )
@@ -787,7 +783,7 @@ mod tests {
             f.is_empty(),
             "{}",
             f.iter()
-                .map(DeclFinding::to_text)
+                .map(Finding::to_text)
                 .collect::<Vec<_>>()
                 .join("\n")
         );
@@ -804,7 +800,7 @@ mod tests {
             RULE_REGEX_WITHOUT_TILDE,
             "services[0].routes[0].paths[0]",
         );
-        assert_eq!(x.line, line_of(text, r"- /users/\d+$"));
+        assert_eq!(line(x), line_of(text, r"- /users/\d+$"));
         assert_eq!(x.severity, Severity::Warning);
         assert!(x.message.contains(r"`~/users/\d+$`"), "{}", x.message);
 
@@ -812,7 +808,7 @@ mod tests {
         let path = "services[0].routes[1].paths[0]";
         find(&f, RULE_REGEX_WITHOUT_TILDE, path);
         let x = find(&f, "route-regex-incompatible", path);
-        assert_eq!(x.line, line_of(text, "(?=v[0-9])"));
+        assert_eq!(line(x), line_of(text, "(?=v[0-9])"));
         assert!(x.message.contains("look-around"), "{}", x.message);
 
         // Named capture: fine apart from the missing `~`.
@@ -820,17 +816,17 @@ mod tests {
         find(&f, RULE_REGEX_WITHOUT_TILDE, path);
         assert!(!f
             .iter()
-            .any(|x| x.yaml_path == path && x.kind == "route-regex-incompatible"));
+            .any(|x| yaml_path(x) == path && x.kind == "route-regex-incompatible"));
 
         // Backreference on a top-level route, and its path_handling v1.
         let x = find(&f, "route-regex-incompatible", "routes[0].paths[0]");
-        assert_eq!(x.line, line_of(text, r"(\d+)/\1"));
+        assert_eq!(line(x), line_of(text, r"(\d+)/\1"));
         let x = find(&f, "route-path-handling-v1", "routes[0].path_handling");
-        assert_eq!(x.line, line_of(text, "path_handling: v1"));
+        assert_eq!(line(x), line_of(text, "path_handling: v1"));
 
         // Already `~`-prefixed in a 2.1 file: doubled.
         let x = find(&f, RULE_DOUBLE_TILDE, "routes[1].paths[0]");
-        assert_eq!(x.line, line_of(text, r"- ~/legacy/\d+"));
+        assert_eq!(line(x), line_of(text, r"- ~/legacy/\d+"));
 
         // Atomic group and \Z on the second service.
         let x = find(
@@ -838,13 +834,13 @@ mod tests {
             "route-regex-incompatible",
             "services[1].routes[0].paths[0]",
         );
-        assert_eq!(x.line, line_of(text, "(?>"));
+        assert_eq!(line(x), line_of(text, "(?>"));
         let x = find(
             &f,
             "route-regex-incompatible",
             "services[1].routes[0].paths[1]",
         );
-        assert_eq!(x.line, line_of(text, r"\Z"));
+        assert_eq!(line(x), line_of(text, r"\Z"));
 
         // regex_priority 1024 ties with 0 in 3.4.2.
         let x = find(
@@ -852,7 +848,7 @@ mod tests {
             "route-regex-priority-order",
             "services[1].routes[1].regex_priority",
         );
-        assert_eq!(x.line, line_of(text, "regex_priority: 1024"));
+        assert_eq!(line(x), line_of(text, "regex_priority: 1024"));
 
         // Plugins: nested under a service, a route, a consumer, and global.
         let x = find(
@@ -860,19 +856,19 @@ mod tests {
             "http-log-headers-array",
             "services[0].plugins[0].config.headers.X-Tenant",
         );
-        assert_eq!(x.line, line_of(text, "X-Tenant:"));
+        assert_eq!(line(x), line_of(text, "X-Tenant:"));
         let x = find(
             &f,
             "serverless-functions-removed",
             "services[0].routes[0].plugins[0].config.functions",
         );
-        assert_eq!(x.line, line_of(text, "functions:"));
+        assert_eq!(line(x), line_of(text, "functions:"));
         let x = find(
             &f,
             "aws-lambda-region-required",
             "services[1].plugins[0].config.host",
         );
-        assert_eq!(x.line, line_of(text, "host: lambda.internal.example.com"));
+        assert_eq!(line(x), line_of(text, "host: lambda.internal.example.com"));
         find(
             &f,
             "aws-lambda-proxy-scheme-removed",
@@ -884,21 +880,21 @@ mod tests {
             "consumers[0].plugins[0].config.cookie_idletime",
         );
         // The key is missing: the line of `config:`, where it would go.
-        assert_eq!(x.line, line_of(text, "cookie_name: app_session") - 1);
+        assert_eq!(line(x), line_of(text, "cookie_name: app_session") - 1);
         let x = find(&f, "session-lib-v4", "consumers[0].plugins[0]");
-        assert_eq!(x.line, line_of(text, "- name: session"));
+        assert_eq!(line(x), line_of(text, "- name: session"));
         let x = find(
             &f,
             "allow-deny-whitelist-removed",
             "plugins[0].config.whitelist",
         );
-        assert_eq!(x.line, line_of(text, "whitelist:"));
+        assert_eq!(line(x), line_of(text, "whitelist:"));
         let x = find(
             &f,
             "prometheus-high-cardinality-off",
             "plugins[1].config.status_code_metrics",
         );
-        assert_eq!(x.line, line_of(text, "per_consumer: true") - 1);
+        assert_eq!(line(x), line_of(text, "per_consumer: true") - 1);
         find(
             &f,
             "rate-limiting-default-policy",
@@ -906,16 +902,16 @@ mod tests {
         );
 
         // Credentials are not plugins: nothing reported on them.
-        assert!(!f.iter().any(|x| x.yaml_path.contains("credentials")));
+        assert!(!f.iter().any(|x| yaml_path(x).contains("credentials")));
         // Every finding names the file.
-        assert!(f.iter().all(|x| x.file == "kong-2x-hazards.yaml"));
+        assert!(f.iter().all(|x| file(x) == "kong-2x-hazards.yaml"));
     }
 
     #[test]
     fn format_version_checks() {
         let f = lint_declarative("services: []\n", "k.yaml").unwrap();
         assert_eq!(f.len(), 1);
-        assert_eq!((f[0].kind, f[0].line), (RULE_FORMAT_VERSION, 1));
+        assert_eq!((f[0].kind, line(&f[0])), (RULE_FORMAT_VERSION, 1));
 
         let f = lint_declarative("_format_version: 2.1\n", "k.yaml").unwrap();
         assert!(f[0].message.contains("not a string"), "{}", f[0].message);
@@ -924,10 +920,7 @@ mod tests {
         let y =
             "_format_version: \"3.0\"\nroutes:\n- name: r\n  paths:\n  - /u/\\d+\n  - ~/ok/\\d+\n";
         let f = lint_declarative(y, "k.yaml").unwrap();
-        let kinds: Vec<_> = f
-            .iter()
-            .map(|x| (x.kind, x.yaml_path.as_str(), x.line))
-            .collect();
+        let kinds: Vec<_> = f.iter().map(|x| (x.kind, yaml_path(x), line(x))).collect();
         assert_eq!(
             kinds,
             vec![
@@ -958,7 +951,7 @@ mod tests {
             "route-regex-incompatible",
             "services[0].routes[0].paths[0]",
         );
-        assert_eq!(x.line, 8);
+        assert_eq!(line(x), 8);
         assert!(lint_declarative("[1, 2]", "k.json").is_err());
         assert!(lint_declarative("a: [", "k.yaml").is_err());
     }
@@ -972,6 +965,6 @@ mod tests {
             "allow-deny-whitelist-removed",
             "plugins[0].config.whitelist",
         );
-        assert_eq!(x.line, 3);
+        assert_eq!(line(x), 3);
     }
 }

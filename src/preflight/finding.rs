@@ -62,6 +62,23 @@ pub enum Entity {
 }
 
 impl Entity {
+    /// The row id of a route or plugin; `None` for a place in a file or a setting.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Entity::Route { id, .. } | Entity::Plugin { id, .. } => Some(id),
+            Entity::File { .. } | Entity::Setting { .. } => None,
+        }
+    }
+
+    /// Where in a route or plugin (`paths[2]`, `config.headers.X`); `None` for the whole row, a
+    /// place in a file or a setting.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Entity::Route { field, .. } | Entity::Plugin { field, .. } => field.as_deref(),
+            Entity::File { .. } | Entity::Setting { .. } => None,
+        }
+    }
+
     /// `routes <id>`, `plugins <id>`, `file:line`, `kong.conf:line key`.
     pub fn object(&self) -> String {
         match self {
@@ -114,7 +131,12 @@ impl Finding {
     pub fn to_problem(&self, kind: Kind) -> Problem {
         Problem::new(
             kind,
-            format!("[{} {}] {}", self.severity.as_str(), self.kind, self.message),
+            format!(
+                "[{} {}] {}",
+                self.severity.as_str(),
+                self.kind,
+                self.message
+            ),
         )
         .object(self.entity.object())
         .fix(self.fix_text())
@@ -197,7 +219,9 @@ mod tests {
             scope: None,
             field: Some("paths[0]".into()),
         });
-        assert!(r.to_text().starts_with("routes r1 paths[0]: [warning rule-x] m\n    fix: a"));
+        assert!(r
+            .to_text()
+            .starts_with("routes r1 paths[0]: [warning rule-x] m\n    fix: a"));
         let p = r.to_problem(Kind::RuntimeHazard);
         assert_eq!(p.object.as_deref(), Some("routes r1"));
         assert_eq!(p.fix, "(1) a (2) b");

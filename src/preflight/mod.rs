@@ -3,9 +3,10 @@
 //! declarative files (`declarative`) and kong.conf (`conf_lint`). Pure judgement over rows
 //! and files handed in; the only I/O is the read of rows in `data_hazards`.
 
+pub mod conf_lint;
 pub mod data_hazards;
 pub mod declarative;
-pub mod runtime;
 pub mod finding;
+pub mod runtime;
 
 pub use finding::{Entity, Finding, Severity};

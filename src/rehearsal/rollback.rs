@@ -3,7 +3,6 @@
 //! whether the result is exactly the 2.8 database again.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -13,7 +12,7 @@ use crate::kong::schema_meta;
 use crate::pg::catalog;
 use crate::pg::conn::ConnSpec;
 use crate::pg::fingerprint::checksum;
-use crate::pg::quote_ident;
+use crate::pg::programs;
 use crate::rehearsal::verify::{select_list, Before};
 use crate::report::{Kind, Problem};
 
@@ -24,6 +23,15 @@ pub enum Method {
     Clean,
     /// Drop and re-create the Kong schema, then restore.
     Recreate,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Clean => "clean",
+            Method::Recreate => "recreate",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,29 +52,6 @@ pub struct Outcome {
     pub explanation: String,
 }
 
-fn pg_restore_clean(
-    pg_restore: &Path,
-    dump: &Path,
-    target: &ConnSpec,
-    extra: &[&str],
-) -> Result<(Option<i32>, String)> {
-    let out = Command::new(pg_restore)
-        .args(["--no-owner", "--no-privileges"])
-        .args(extra)
-        .arg(format!("--dbname={}", target.dbname))
-        .arg(dump)
-        .envs(target.libpq_env())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| Error::io("cannot run", pg_restore, e))?;
-    Ok((
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
-}
-
 /// Runs one rollback method on `target` (the upgraded database) from `dump`, then compares
 /// the result with the pre-upgrade state.
 pub async fn rehearse(
@@ -81,15 +66,12 @@ pub async fn rehearse(
     let (command, (code, stderr)) = match method {
         Method::Clean => (
             format!("pg_restore -d {} --clean {}", target.dbname, dump.display()),
-            pg_restore_clean(pg_restore, dump, target, &["--clean"])?,
+            programs::pg_restore_into_existing(pg_restore, dump, target, &["--clean"])?,
         ),
         Method::Recreate => {
             let client = target.connect().await?;
             client
-                .batch_execute(&format!(
-                    "DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s};",
-                    s = quote_ident(schema)
-                ))
+                .batch_execute(&crate::pg::sql::session::recreate_schema(schema))
                 .await
                 .map_err(|e| Error::db("cannot re-create the Kong schema", e))?;
             (
@@ -98,7 +80,7 @@ pub async fn rehearse(
                     dump.display(),
                     db = target.dbname
                 ),
-                pg_restore_clean(pg_restore, dump, target, &["--exit-on-error"])?,
+                programs::pg_restore_into_existing(pg_restore, dump, target, &["--exit-on-error"])?,
             )
         }
     };
@@ -145,7 +127,7 @@ pub async fn compare_with_before(
 ) -> Result<Vec<Problem>> {
     let client = target.connect().await?;
     client
-        .batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))
+        .batch_execute(&crate::pg::sql::session::set_search_path(schema))
         .await
         .map_err(|e| Error::db("cannot select the Kong schema", e))?;
     let now = catalog::read(&client, schema).await?;
@@ -159,7 +141,9 @@ pub async fn compare_with_before(
             .object(format!("{} {}", ch.object, ch.name)),
         );
     }
-    let meta = schema_meta::read(&client).await.unwrap_or_default();
+    let meta = schema_meta::read(&client)
+        .await
+        .map_err(|e| Error::db("cannot read schema_meta after the rollback", e))?;
     if meta != before.schema_meta {
         out.push(
             Problem::new(
@@ -193,4 +177,51 @@ pub async fn compare_with_before(
         }
     }
     Ok(out)
+}
+
+/// The ways back, rehearsed on the upgraded database in order; the first exact one is
+/// recommended, and none being exact is a problem.
+pub(crate) async fn rollbacks(
+    ctx: &mut super::Ctx<'_>,
+    tw: &crate::throwaway::Throwaway,
+    dump: &std::path::Path,
+    schema: &str,
+    before: &Before,
+) -> Result<()> {
+    let opts = ctx.opts;
+    let report = &mut ctx.report;
+    if opts.rollback.is_empty() {
+        return Ok(());
+    }
+    let pg_restore = tw.client_tool("pg_restore")?;
+    for m in &opts.rollback {
+        let t0 = Instant::now();
+        let o = rehearse(*m, &pg_restore, dump, tw.target(), schema, before).await?;
+        report.phases.push(super::PhaseTime {
+            phase: match m {
+                Method::Clean => "rollback_clean",
+                Method::Recreate => "rollback_recreate",
+            },
+            duration_ms: t0.elapsed().as_millis() as u64,
+        });
+        report.rollback.push(o);
+    }
+    match report.rollback.iter().find(|o| o.exact) {
+        Some(o) => {
+            report.rollback_recommendation = Some(format!(
+                "roll back with the `{}` method: {}",
+                o.method.as_str(),
+                o.command
+            ));
+        }
+        None => report.problems.push(
+            Problem::new(
+                Kind::Partial,
+                "no rehearsed way back restored the pre-upgrade database exactly (see `rollback`)",
+            )
+            .in_phase("rollback")
+            .fix("Do not upgrade production until a rollback is proven: try `--rollback recreate`, and check that the backup restores whole with `verify-backup`."),
+        ),
+    }
+    Ok(())
 }

@@ -149,7 +149,9 @@ pub async fn capture_before(
             without_rewritten.insert(name.to_string(), sum);
         }
     }
-    tx.rollback().await.ok();
+    tx.rollback()
+        .await
+        .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
     Ok(Before {
         without_rewritten,
         catalog,
@@ -268,7 +270,9 @@ pub async fn after_up(
             );
         }
     }
-    tx.rollback().await.ok();
+    tx.rollback()
+        .await
+        .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
     Ok((problems, warnings, now))
 }
 
@@ -630,7 +634,9 @@ pub async fn after_finish(
             quirks.insert("tags_still_name_dropped_vaults_beta".to_string(), n as u64);
         }
     }
-    tx.rollback().await.ok();
+    tx.rollback()
+        .await
+        .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
     Ok(FinishReport {
         quirks,
         problems,

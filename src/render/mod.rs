@@ -17,7 +17,7 @@ pub fn use_color() -> bool {
 /// The JSON report: the shared envelope (`schema_version`, `verdict`, `exit_code`,
 /// `problems[]`) with the rehearsal's fields.
 pub fn json(w: &mut dyn Write, command: &str, r: &Report) -> std::io::Result<()> {
-    let body = serde_json::to_value(r).unwrap_or_default();
+    let body = serde_json::to_value(r).map_err(std::io::Error::other)?;
     let v = crate::report::json_envelope(command, r.exit(), &r.problems, body);
     crate::report::write_json(w, &v)
 }

@@ -77,6 +77,9 @@ pub fn write(w: &mut dyn Write, r: &Report, color: bool) -> std::io::Result<()> 
     }
     if let Some(f) = &r.failure {
         let _ = writeln!(s, "\nleft behind (schema_meta after the failure):");
+        if let Some(why) = &f.schema_meta_unreadable {
+            let _ = writeln!(s, "  could not be read: {why}");
+        }
         for row in &f.schema_meta {
             let _ = writeln!(
                 s,
@@ -160,7 +163,7 @@ pub fn write(w: &mut dyn Write, r: &Report, color: bool) -> std::io::Result<()> 
             r.runtime_hazards.len()
         );
         for f in &r.runtime_hazards {
-            let _ = writeln!(s, "  {}", f.to_problem().to_text());
+            let _ = writeln!(s, "  {}", f.to_text());
         }
     }
     if !r.rollback.is_empty() {

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
 
 use nix::sys::signal::{kill, Signal};
@@ -57,6 +57,14 @@ pub fn settle() {
     drop(EXITING.lock().unwrap_or_else(|e| e.into_inner()));
 }
 
+static WRITES_USER_DATABASE: AtomicBool = AtomicBool::new(false);
+
+/// Called by a command that writes into a database the user named (`fixture --into`), so
+/// an interrupt does not claim that no database of theirs was touched.
+pub fn writes_user_database() {
+    WRITES_USER_DATABASE.store(true, Ordering::Relaxed);
+}
+
 fn install_signal_handler() {
     INSTALL.call_once(|| {
         use signal_hook::consts::{SIGINT, SIGTERM};
@@ -77,10 +85,15 @@ fn install_signal_handler() {
                         undo.run();
                     }
                     // stderr may be closed; a failed write must not stop the exit.
+                    let note = if WRITES_USER_DATABASE.load(Ordering::Relaxed) {
+                        " The database this command was writing into may hold a partial result."
+                    } else {
+                        " The source database was not modified."
+                    };
                     let _ = writeln!(
                         std::io::stderr(),
                         "kong-rehearse: interrupted by signal {sig}; cleaned up {n} throwaway \
-                         resource(s). The source database was not modified."
+                         resource(s).{note}"
                     );
                     std::process::exit(128 + sig);
                 }

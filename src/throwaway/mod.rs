@@ -96,7 +96,9 @@ impl Throwaway {
                 let server =
                     tokio::task::spawn_blocking(move || local::LocalServer::start(bin, &lopts))
                         .await
-                        .map_err(|e| Error::Usage(format!("throwaway start panicked: {e}")))??;
+                        .map_err(|e| {
+                            Error::Internal(format!("the throwaway start panicked: {e}"))
+                        })??;
                 let target = create_work_db(&server.admin).await?;
                 let bin = server.bin.clone();
                 (Kind::Local(server), target, Some(bin))
@@ -168,7 +170,7 @@ impl Throwaway {
                     .expect("servers we start have an admin connection");
                 let client = admin.connect().await?;
                 client
-                    .batch_execute(&format!("CREATE DATABASE {}", crate::pg::quote_ident(name)))
+                    .batch_execute(&crate::pg::sql::session::create_database(name))
                     .await
                     .map_err(|e| Error::db(format!("cannot create the database {name}"), e))?;
                 Ok(admin.with_dbname(name))
@@ -224,15 +226,28 @@ impl Throwaway {
         } else {
             ""
         };
+        // Every database left behind is named, so none is forgotten on someone's server.
+        let mut sibling_names = vec![];
         for s in self.siblings {
+            sibling_names.push(s.target.dbname.clone());
             s.keep();
         }
         let removal = match self.kind {
             Kind::Local(s) => s.keep(),
             Kind::Server(db) => {
-                let name = db.target.dbname.clone();
+                let mut names = vec![db.target.dbname.clone()];
+                names.extend(sibling_names);
+                let drops = names
+                    .iter()
+                    .map(|n| format!("DROP DATABASE {};", crate::pg::quote_ident(n)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 db.keep();
-                format!("drop it with: DROP DATABASE \"{name}\"")
+                format!(
+                    "{} database(s) kept on the server: {}; drop them with: {drops}",
+                    names.len(),
+                    names.join(", ")
+                )
             }
             #[cfg(feature = "docker")]
             Kind::Docker(d) => d.keep(),
@@ -244,10 +259,7 @@ impl Throwaway {
 async fn create_work_db(admin: &ConnSpec) -> Result<ConnSpec> {
     let client = admin.connect().await?;
     client
-        .batch_execute(&format!(
-            "CREATE DATABASE {}",
-            crate::pg::quote_ident(WORK_DB)
-        ))
+        .batch_execute(&crate::pg::sql::session::create_database(WORK_DB))
         .await
         .map_err(|e| Error::db("cannot create the working database", e))?;
     Ok(admin.with_dbname(WORK_DB))

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::guard::{self, Undo};
 use crate::error::{describe_pg_error, Error, Result};
 use crate::pg::conn::ConnSpec;
-use crate::pg::quote_ident;
+use crate::pg::sql::session as sql;
 
 pub struct ScratchDb {
     /// Where CREATE/DROP DATABASE are issued from.
@@ -36,7 +36,7 @@ impl ScratchDb {
         let name = unique_name();
         let client = admin.connect().await?;
         client
-            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            .batch_execute(&sql::create_database(&name))
             .await
             .map_err(|e| Error::ScratchDatabase {
                 name: name.clone(),
@@ -72,21 +72,18 @@ impl Drop for ScratchDb {
 async fn drop_database(admin: &ConnSpec, name: &str) -> Result<()> {
     let client = admin.connect().await?;
     let version: i32 = client
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .query_one(sql::SERVER_VERSION_NUM, &[])
         .await
         .map_err(|e| Error::db("cannot read the server version", e))?
         .get(0);
     let sql = if version >= 130000 {
-        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))
+        sql::drop_database(name, true)
     } else {
         client
-            .execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                &[&name],
-            )
+            .execute(sql::TERMINATE_OTHERS, &[&name])
             .await
             .map_err(|e| Error::db("cannot end sessions on the scratch database", e))?;
-        format!("DROP DATABASE IF EXISTS {}", quote_ident(name))
+        sql::drop_database(name, false)
     };
     client
         .batch_execute(&sql)
@@ -111,5 +108,5 @@ pub(crate) fn drop_database_blocking(admin: &ConnSpec, name: &str) -> Result<()>
         rt.block_on(drop_database(&admin, &name))
     })
     .join()
-    .unwrap_or_else(|_| Err(Error::Usage("cleanup thread panicked".into())))
+    .unwrap_or_else(|_| Err(Error::Internal("the cleanup thread panicked".into())))
 }

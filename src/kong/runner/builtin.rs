@@ -49,8 +49,13 @@ pub struct Failure {
     pub phase: &'static str,
     pub error: String,
     pub statement: String,
-    /// schema_meta as left behind.
+    /// schema_meta as left behind (empty when it could not be read; then see
+    /// `schema_meta_unreadable`).
     pub schema_meta: Vec<Row>,
+    /// Why schema_meta could not be read after the failure, so an empty list is never
+    /// mistaken for "nothing recorded".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_meta_unreadable: Option<String>,
     /// Steps of this phase that completed before the failure.
     pub completed: Vec<StepLog>,
     /// The failed step itself.
@@ -87,7 +92,7 @@ impl Builtin<'_> {
             .iter()
             .find(|r| r.pending.as_ref().is_some_and(|p| !p.is_empty()))
         {
-            return Err(RunError::Env(Error::Usage(format!(
+            return Err(RunError::Env(Error::NotEligible(format!(
                 "Database has pending migrations ({} {:?}); Kong's `up` refuses to run: run \
                  'kong migrations finish' first",
                 r.subsystem, r.pending
@@ -301,7 +306,7 @@ impl Builtin<'_> {
     ) -> RunError {
         log.status = "failed";
         // Kong releases the lock only on success; the row expires after its TTL.
-        let schema_meta = read_meta(c).await.unwrap_or_default();
+        let (schema_meta, schema_meta_unreadable) = left_behind(c).await;
         RunError::Failed(Box::new(Failure {
             subsystem: log.subsystem.clone(),
             migration: log.migration.clone(),
@@ -309,6 +314,7 @@ impl Builtin<'_> {
             error: e.error,
             statement: e.statement,
             schema_meta,
+            schema_meta_unreadable,
             completed,
             step: log,
         }))
@@ -355,6 +361,14 @@ fn env_step(e: Error) -> StepError {
     StepError {
         statement: String::new(),
         error: e.to_string(),
+    }
+}
+
+/// schema_meta after a failure, or why it could not be read.
+pub async fn left_behind(c: &Client) -> (Vec<Row>, Option<String>) {
+    match read_meta(c).await {
+        Ok(rows) => (rows, None),
+        Err(e) => (vec![], Some(e.to_string())),
     }
 }
 

@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::builtin::{Failure, RunError, StepLog};
 use crate::error::{Error, Result};
-use crate::kong::schema_meta;
 use crate::pg::conn::{ConnSpec, Endpoint};
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,7 +105,7 @@ impl KongCli {
             return Ok(logs);
         }
         let client = db.connect().await?;
-        let meta = schema_meta::read(&client).await.unwrap_or_default();
+        let (meta, unreadable) = crate::kong::runner::builtin::left_behind(&client).await;
         let error = out
             .stderr
             .lines()
@@ -141,6 +140,7 @@ impl KongCli {
             error: format!("{error} (exit code {:?})", out.exit_code),
             statement: out.command.clone(),
             schema_meta: meta,
+            schema_meta_unreadable: unreadable,
             completed: logs,
             step,
         })))

@@ -1,0 +1,6 @@
+-- Kong source: kong/plugins/acl/migrations/001_14_to_15.lua @ 1.5.1 (postgres.teardown)
+-- Lua: row loop only. It iterates `SELECT * FROM "acls" ORDER BY "created_at";` and for every
+-- row runs `UPDATE "acls" SET "cache_key" = 'acls:<consumer_id>:<group>:::' WHERE "id" = '<id>';`
+-- (one autocommitted query per row). It sends no other SQL.
+-- On an EMPTY database (bootstrap) the loop does nothing: this teardown has no SQL. Kong still
+-- records the migration as executed ('teardown' state) afterwards.

@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS sessions_ttl_idx ON sessions (ttl);

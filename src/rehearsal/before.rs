@@ -1,0 +1,153 @@
+//! Phase `before`: the reference schemas (rendered by the rehearsal's own server), the
+//! source's drift from stock 2.8.5, and what every table holds, captured in one snapshot;
+//! and the schema_meta Kong's sequence must leave after `up` and after `finish`.
+
+use std::time::Instant;
+
+use super::restore::Restored;
+use super::verify::{self, MetaExpectation};
+use super::{Ctx, Restore};
+use crate::error::{Error, Result};
+use crate::kong::lts::LtsCatalog;
+use crate::kong::release::embedded_text;
+use crate::kong::schema_meta::{self, Record, Row};
+use crate::pg::catalog::{self, Catalog, Change};
+use crate::pg::conn::ConnSpec;
+use crate::throwaway::Throwaway;
+
+pub(crate) struct Captured {
+    /// The rehearsal's connection to the throwaway, kept for the later phases.
+    pub client: tokio_postgres::Client,
+    pub target: ConnSpec,
+    pub state: verify::Before,
+    pub ref_342: Catalog,
+    /// Differences of the source from stock 2.8.5, which the end state must keep.
+    pub drift: Vec<Change>,
+}
+
+pub(crate) async fn before(
+    ctx: &mut Ctx<'_>,
+    tw: &mut Throwaway,
+    schema: &str,
+    restored: &Restored,
+    golden: Option<&(Catalog, Vec<Row>)>,
+) -> Result<Captured> {
+    let t0 = Instant::now();
+    let ref_342_sql = match &ctx.opts.reference_342 {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Error::io("cannot read the reference schema", p, e))?,
+        None => embedded_text("kong-3.4.2/schema.sql")?,
+    };
+    let ref_285_sql = embedded_text("kong-2.8.5/schema.sql")?;
+    let spec_285 = tw.sibling("kong_reference_285").await?;
+    let spec_342 = match (golden, &ctx.opts.reference_342) {
+        (Some(_), None) => None,
+        _ => Some(tw.sibling("kong_reference_342").await?),
+    };
+    // The references load while the source is fingerprinted: independent work, separate
+    // connections.
+    let mut client = tw.target().connect().await?;
+    let (ref_285, ref_342, state) = tokio::join!(
+        reference_catalog(spec_285, "kong-2.8.5", &ref_285_sql),
+        async {
+            match (spec_342, golden) {
+                (Some(spec), _) => reference_catalog(spec, "kong-3.4.2", &ref_342_sql).await,
+                (None, Some((c, _))) => Ok(c.clone()),
+                (None, None) => Err(Error::Internal(
+                    "no 3.4.2 reference: neither a sibling database nor a golden bootstrap".into(),
+                )),
+            }
+        },
+        verify::capture_before(&mut client, schema, restored.known_tables.as_ref())
+    );
+    let (ref_285, ref_342, state) = (ref_285?, ref_342?, state?);
+    let mut ref_285_here = ref_285.clone();
+    ref_285_here.schema = state.catalog.schema.clone();
+    let drift = catalog::diff(&ref_285_here, &state.catalog);
+    for d in &drift {
+        ctx.report
+            .warnings
+            .push(format!("drift from stock Kong 2.8.5: {}", d.describe()));
+    }
+    let rows_total: i64 = state.tables.values().map(|t| t.rows).sum();
+    let (bytes, secs) = (restored.dump_bytes, restored.restore_s);
+    ctx.report.restore = Restore {
+        bytes,
+        rows: rows_total,
+        mb_per_s: (bytes as f64 / 1e6 / secs * 10.0).round() / 10.0,
+        rows_per_s: (rows_total as f64 / secs).round(),
+    };
+    ctx.done("before", t0);
+    Ok(Captured {
+        client,
+        target: tw.target().clone(),
+        state,
+        ref_342,
+        drift,
+    })
+}
+
+/// What schema_meta must hold after `up` and after `finish`: predicted from the rows before
+/// (built-in runner), or the same sets as the real Kong's own bootstrap.
+pub(crate) fn expected_meta(
+    ctx: &Ctx<'_>,
+    before: &verify::Before,
+    golden: Option<&(Catalog, Vec<Row>)>,
+) -> (MetaExpectation, MetaExpectation) {
+    match golden {
+        None => {
+            let (u, f) = predict_meta(&before.schema_meta, &ctx.cat);
+            (MetaExpectation::Exact(u), MetaExpectation::Exact(f))
+        }
+        Some((_, rows)) => (
+            MetaExpectation::Skip,
+            MetaExpectation::SameSetsAs(rows.clone()),
+        ),
+    }
+}
+
+/// Rows Kong's sequence leaves in schema_meta, predicted from the rows before.
+fn predict_meta(before: &[Row], cat: &LtsCatalog) -> (Vec<Row>, Vec<Row>) {
+    let mut rows = before.to_vec();
+    let mut pending = vec![];
+    for sub in &cat.subsystems {
+        for step in &sub.sequence {
+            let recorded = before.iter().any(|r| {
+                r.subsystem == sub.name
+                    && r.executed
+                        .iter()
+                        .chain(&r.pending)
+                        .flatten()
+                        .any(|m| m == &step.name)
+            });
+            if recorded {
+                continue;
+            }
+            let rec = if step.has_teardown {
+                Record::Pending
+            } else {
+                Record::Executed
+            };
+            schema_meta::simulate(&mut rows, &sub.name, &step.name, rec);
+            if step.has_teardown {
+                pending.push((sub.name.clone(), step.name.clone()));
+            }
+        }
+    }
+    let after_up = rows.clone();
+    for (s, m) in pending {
+        schema_meta::simulate(&mut rows, &s, &m, Record::Teardown);
+    }
+    (after_up, rows)
+}
+
+/// Loads a reference schema (pg_dump --schema-only text) into a sibling database and
+/// reads its catalog, so the reference is rendered by the same server as the rehearsal.
+async fn reference_catalog(spec: ConnSpec, name: &str, sql: &str) -> Result<Catalog> {
+    let client = spec.connect().await?;
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| Error::db(format!("cannot load the reference schema {name}"), e))?;
+    catalog::read(&client, "public").await
+}

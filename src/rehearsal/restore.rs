@@ -1,0 +1,114 @@
+//! Phase `restore`: the source (a dump, a snapshot directory proven whole first, or a live
+//! database dumped in one snapshot) restored into the throwaway with pg_restore; and, with
+//! a real Kong binary, that binary's own bootstrap as the golden reference.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::{Ctx, Next, Source};
+use crate::backup::manifest::{self, Manifest};
+use crate::error::{Error, Exit, Result};
+use crate::kong::schema_meta::{self, Row};
+use crate::pg::catalog::{self, Catalog};
+use crate::pg::programs;
+use crate::throwaway::Throwaway;
+
+pub(crate) struct Restored {
+    /// The dump restored (kept for the rollback rehearsal).
+    pub dump: PathBuf,
+    pub dump_bytes: u64,
+    pub restore_s: f64,
+    /// Per table (rows, checksum) from a snapshot's manifest: the "before" side.
+    pub known_tables: Option<BTreeMap<String, (i64, String)>>,
+    /// Holds a dump taken from a live source; removed when the rehearsal ends.
+    _dump_dir: tempfile::TempDir,
+}
+
+pub(crate) async fn restore(
+    ctx: &mut Ctx<'_>,
+    tw: &Throwaway,
+    source: &Source,
+) -> Result<Next<Restored>> {
+    let dump_dir = programs::private_dump_dir()?;
+    let mut known_tables = None;
+    let dump = match source {
+        Source::Dump(p) => p.clone(),
+        Source::Snapshot(dir) => {
+            let m = Manifest::load(&dir.join(manifest::MANIFEST))?;
+            let bad = crate::backup::check_files(dir, &m)?;
+            if !bad.is_empty() {
+                ctx.problems("files", bad);
+                return Ok(Next::Stop(Exit::Verification));
+            }
+            known_tables = Some(
+                m.tables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), (v.rows, v.checksum.clone())))
+                    .collect::<BTreeMap<_, _>>(),
+            );
+            dir.join(manifest::DUMP_DIR)
+        }
+        Source::Url(src) => {
+            let t0 = Instant::now();
+            ctx.progress
+                .line(format!("dumping {src} (pg_dump, one snapshot)"));
+            let out = dump_dir.path().join("source.dump");
+            programs::pg_dump_custom(&tw.client_tool("pg_dump")?, src, &out)?;
+            ctx.done("dump", t0);
+            out
+        }
+    };
+    let dump_bytes = programs::dump_size(&dump);
+    let t0 = Instant::now();
+    ctx.progress
+        .line(format!("restoring into {}", tw.describe()));
+    programs::pg_restore(
+        &tw.client_tool("pg_restore")?,
+        &dump,
+        tw.target(),
+        ctx.opts.restore_jobs,
+    )?;
+    let restore_s = t0.elapsed().as_secs_f64().max(1e-6);
+    ctx.done("restore", t0);
+    Ok(Next::Go(Restored {
+        dump,
+        dump_bytes,
+        restore_s,
+        known_tables,
+        _dump_dir: dump_dir,
+    }))
+}
+
+/// With a real Kong, its own `bootstrap` is the golden reference: it knows the subsystems
+/// (Enterprise, custom plugins) the built-in catalog does not.
+pub(crate) async fn golden_reference(
+    ctx: &mut Ctx<'_>,
+    tw: &mut Throwaway,
+) -> Result<Option<(Catalog, Vec<Row>)>> {
+    let Some(k) = &ctx.kong else {
+        return Ok(None);
+    };
+    let t0 = Instant::now();
+    let spec = tw.sibling("kong_reference_bootstrap").await?;
+    let out = k.migrations(&spec, &["bootstrap"])?;
+    let ok = out.exit_code == Some(0);
+    let msg = format!("{}{}", out.stdout, out.stderr);
+    let bin = k.bin.display().to_string();
+    ctx.report.kong_output.push(out);
+    if !ok {
+        return Err(Error::ExternalTool {
+            tool: format!("{bin} migrations bootstrap"),
+            status: "non-zero".into(),
+            stderr: msg.trim().to_string(),
+            fix: "the golden reference database could not be bootstrapped: check that --kong-bin is a working Kong 3.4 and that its plugins= setting matches production",
+        });
+    }
+    let client = spec.connect().await?;
+    let cat_ref = catalog::read(&client, "public").await?;
+    let rows = schema_meta::read(&client)
+        .await
+        .map_err(|e| Error::db("cannot read the reference schema_meta", e))?;
+    ctx.done("bootstrap_reference", t0);
+    Ok(Some((cat_ref, rows)))
+}
