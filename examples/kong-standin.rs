@@ -26,6 +26,7 @@ fn target() -> ConnSpec {
         user: env("KONG_PG_USER", "kong"),
         password: std::env::var("KONG_PG_PASSWORD").ok(),
         dbname: env("KONG_PG_DATABASE", "kong"),
+        params: Default::default(),
     }
 }
 

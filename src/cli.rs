@@ -22,8 +22,9 @@ pub struct Cli {
     pub quiet: bool,
 
     /// Read the database connection (pg_host, pg_port, pg_user, pg_password, pg_database,
-    /// pg_schema, pg_ssl) from this kong.conf when no URL is given; KONG_PG_* variables
-    /// override it, as in Kong.
+    /// pg_schema, pg_ssl) from this kong.conf when no URL is given, and for `run`, `plan` and
+    /// `status` its `plugins` (Kong migrates only the subsystems of loaded plugins);
+    /// KONG_PG_* and KONG_PLUGINS override it, as in Kong.
     #[arg(
         long,
         global = true,
@@ -82,7 +83,8 @@ pub enum Command {
     LintDeclarative(LintDeclarativeArgs),
 
     /// Check a Kong 2.8 kong.conf against 3.4: removed and deprecated parameters, and
-    /// defaults that changed behaviour. Exit 0 clean, 1 findings.
+    /// defaults that changed behaviour. Exit 1 on errors and warnings; changed defaults the
+    /// file leaves unset are notices (exit 0) unless `--strict`.
     LintConf(LintConfArgs),
 
     /// Judge a database someone already rolled back: 2.8 schema_meta but 3.x objects or
@@ -175,12 +177,21 @@ pub struct VerifyBackupArgs {
     #[arg(long, default_value_t = 2)]
     pub jobs: u32,
 
+    /// Kong's pg_schema in the backup, when it is not `public` (default: the manifest's).
+    #[arg(long)]
+    pub schema: Option<String>,
+
     #[command(flatten)]
     pub throwaway: ThrowawayArgs,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct RehearsalArgs {
+    /// Kong's pg_schema in the source, when it is not `public` (default: a snapshot
+    /// manifest's schema, else `pg_schema` from --kong-conf / KONG_PG_SCHEMA).
+    #[arg(long)]
+    pub schema: Option<String>,
+
     /// Stop after `kong migrations up`: with --keep, the database is exactly as production's
     /// would be between `up` and `finish`, for testing 2.8 nodes against it.
     #[arg(long, value_enum)]
@@ -236,6 +247,23 @@ pub struct RehearsalArgs {
     /// The `kong` command to run with `--runner kong`.
     #[arg(long, value_name = "PATH", default_value = "kong")]
     pub kong_bin: PathBuf,
+
+    /// Kong's `kong migrations --db-timeout`: a step whose query outlasts it fails the run
+    /// (exit 4), as production's migration would stop there.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_timeout: u64,
+
+    /// While `up` and `finish` run, send what 2.8 nodes send (router and plugin rebuild
+    /// reads, cluster_events polls, key-auth lookups, rate-limiting counters) on separate
+    /// connections, and report how long each waited and behind which step.
+    #[arg(long)]
+    pub workload: bool,
+
+    /// On a second copy, cut the migration connection halfway through this step
+    /// (SUBSYSTEM/MIGRATION:PART, e.g. core/016_280_to_300:up_f, or `all` for every data
+    /// step and teardown), rerun as an operator would, and compare with the clean run.
+    #[arg(long, value_name = "STEP|all", value_parser = crate::rehearsal::forecast::interrupt::parse)]
+    pub interrupt: Option<crate::rehearsal::forecast::InterruptChoice>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -258,7 +286,9 @@ pub enum StopAfter {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A pg_dump custom- or directory-format archive of the Kong 2.8 database.
+    /// A pg_dump archive of the Kong 2.8 database: custom (-Fc) or directory (-Fd) format,
+    /// or plain SQL (`pg_dump > kong.sql`, also gzip'ed as `.sql.gz`). Plain SQL is executed
+    /// as SQL only: a psql meta-command other than pg_dump's own is refused.
     #[arg(long, conflicts_with = "source", required_unless_present_any = ["source", "snapshot"])]
     pub dump: Option<PathBuf>,
 

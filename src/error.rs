@@ -63,15 +63,13 @@ pub enum Error {
         log: String,
     },
 
-    #[error(
-        "cannot connect to {target}: {source}. Check that the server is running and \
-         reachable, and the host, port, user, password and database name (URL or \
-         PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE)."
-    )]
+    /// `target` is the redacted spec, `detail` what went wrong (TLS, authentication, the
+    /// network) and `fix` what to change, both in the terms of the setting involved.
+    #[error("cannot connect to {target}: {detail}. {fix}.")]
     Connect {
         target: String,
-        #[source]
-        source: tokio_postgres::Error,
+        detail: String,
+        fix: String,
     },
 
     #[error(
@@ -160,12 +158,22 @@ impl Error {
     }
 }
 
+/// A server error as one line: message, SQLSTATE and hint. The server's `detail` can quote row
+/// values (`Key (key)=(…) already exists`, credentials included), so it is shown only with
+/// `-v`.
 pub fn describe_pg_error(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
             let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
             if let Some(d) = db.detail() {
-                s.push_str(&format!("; detail: {d}"));
+                if verbose() {
+                    s.push_str(&format!("; detail: {d}"));
+                } else {
+                    s.push_str(
+                        "; the server's detail is not shown because it can quote row values \
+                         (rerun with -v to see it)",
+                    );
+                }
             }
             if let Some(h) = db.hint() {
                 s.push_str(&format!("; hint: {h}"));
@@ -176,4 +184,30 @@ pub fn describe_pg_error(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// Whether the user asked for detail (`-v`, or RUST_LOG at debug for kong-rehearse): read from
+/// the log filter main installs, so no flag travels through every call.
+pub fn verbose() -> bool {
+    tracing::enabled!(target: "kong_rehearse", tracing::Level::DEBUG)
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defects_of_the_tool_have_their_own_exit_code() {
+        assert_eq!(Error::Embedded("x".into()).exit(), Exit::Internal);
+        assert_eq!(Error::Internal("x".into()).exit(), Exit::Internal);
+        assert_eq!(Exit::Internal as u8, 70);
+        assert_eq!(Error::Usage("x".into()).exit(), Exit::Usage);
+        assert_eq!(Error::NotEligible("x".into()).exit(), Exit::NotEligible);
+    }
+
+    #[test]
+    fn an_unfinished_rehearsal_report_is_never_a_pass() {
+        let r = crate::rehearsal::Report::default();
+        assert_eq!(r.exit(), Exit::Internal);
+    }
+}

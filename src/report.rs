@@ -36,6 +36,12 @@ pub enum Kind {
     RestoreFailed,
     ForeignKeyViolation,
     ConstraintNotValid,
+    /// A migration step that outlasts Kong's `--db-timeout`: production's migration stops there.
+    DbTimeout,
+    /// `plugins` rows whose plugin Kong 3.4 will not load (`plugins` / KONG_PLUGINS).
+    PluginNotLoaded,
+    /// A backup that would run something other than SQL (a psql meta-command).
+    UnsafeBackup,
     Usage,
     Environment,
     Internal,
@@ -66,6 +72,9 @@ impl Kind {
             Kind::RestoreFailed => "restore_failed",
             Kind::ForeignKeyViolation => "foreign_key_violation",
             Kind::ConstraintNotValid => "constraint_not_valid",
+            Kind::DbTimeout => "db_timeout",
+            Kind::PluginNotLoaded => "plugin_not_loaded",
+            Kind::UnsafeBackup => "unsafe_backup",
             Kind::Usage => "usage",
             Kind::Environment => "environment",
             Kind::Internal => "internal",

@@ -309,7 +309,7 @@ async fn the_up_phase_check_fails_when_a_28_column_is_dropped() {
     let db = fixture_db().await;
     let cat = LtsCatalog::load().unwrap();
     let mut client = db.client().await;
-    let before = verify::capture_before(&mut client, "public", None)
+    let before = verify::capture_before(&mut client, db.tw().target(), "public", None)
         .await
         .unwrap();
     let runner = Builtin {
@@ -371,4 +371,123 @@ async fn paths_and_configs_kongs_data_steps_choke_on_are_hazards() {
     );
     assert!(msgs.iter().any(|m| m.contains("~~/users")), "{msgs:#?}");
     assert!(msgs.iter().any(|m| m.contains("pre-function")), "{msgs:#?}");
+}
+
+/// A Kong database whose pg_schema is `kong`: `snapshot`, `verify-backup` and `run` read it
+/// there (with `--schema`, or the snapshot manifest's schema), and Kong's migrations run in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kong_schema_other_than_public_goes_through_snapshot_verify_backup_and_run() {
+    let db = fixture_db().await;
+    db.client()
+        .await
+        .batch_execute("ALTER SCHEMA public RENAME TO kong; CREATE SCHEMA public;")
+        .await
+        .unwrap();
+    let src = conninfo(db.tw().target());
+
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 3, "{:#}", v["problems"]);
+    assert_eq!(kinds(&v), ["not_kong"]);
+    assert!(v["problems"][0]["fix"].as_str().unwrap().contains("--schema"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    let (code, v) = run_json(&[
+        "snapshot",
+        "--source",
+        &src,
+        "--schema",
+        "kong",
+        "--out",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["kong_state"]["eligible"], true, "{v:#}");
+
+    let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["kong_eligible"], true);
+
+    let plain = dir.path().join("kong.sql");
+    let out = Command::new(db.tw().client_tool("pg_dump").unwrap())
+        .args(["--format=plain", "-f"])
+        .arg(&plain)
+        .envs(db.tw().target().libpq_env())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, v) = run_json(&["verify-backup", plain.to_str().unwrap(), "--schema", "kong"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["kong_eligible"], true);
+
+    let (code, v) = run_json(&["run", "--snapshot", snap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+    assert_eq!(v["migrations"].as_array().unwrap().len(), 19);
+
+    let (code, v) = rehearse(&db, &["--schema", "kong"]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+
+    let (code, v) = run_json(&["rollback-check", "--db", &src, "--schema", "kong"]);
+    assert_eq!(code, 0, "{v:#}");
+}
+
+fn plain_dump(db: &TestDb, path: &std::path::Path) {
+    // Without --no-owner: the OWNER TO and GRANT lines a production dump has are skipped as
+    // pg_restore --no-owner --no-privileges skips them.
+    let out = Command::new(db.tw().client_tool("pg_dump").unwrap())
+        .args(["--format=plain", "-f"])
+        .arg(path)
+        .envs(db.tw().target().libpq_env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_takes_plain_sql_dumps_also_gzipped() {
+    let db = fixture_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sql = dir.path().join("kong.sql");
+    plain_dump(&db, &sql);
+    let (code, v) = run_json(&["run", "--dump", sql.to_str().unwrap(), "--rollback", "recreate"]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+    assert_eq!(v["migrations"].as_array().unwrap().len(), 19);
+    assert_eq!(v["rollback"][0]["exact"], true, "{:#}", v["rollback"]);
+
+    let out = Command::new("gzip").arg("-k").arg(&sql).output().unwrap();
+    assert!(out.status.success());
+    let gz = dir.path().join("kong.sql.gz");
+    let (code, v) = run_json(&["run", "--dump", gz.to_str().unwrap()]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+    let (code, v) = run_json(&["verify-backup", gz.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["input"], "plain_sql_gz");
+}
+
+/// A backup must never execute anything but SQL: a psql meta-command pg_dump never writes is
+/// refused, and nothing of the file runs (`run` exit 2: the argument is not a usable dump;
+/// `verify-backup` exit 1: the backup fails verification, kind `unsafe_backup`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_with_a_shell_escape_is_refused_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("x");
+    let sql = dir.path().join("evil.sql");
+    std::fs::write(
+        &sql,
+        format!(
+            "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\nCREATE TABLE canary (id int);\n\\! touch {}\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let (code, v) = run_json(&["run", "--dump", sql.to_str().unwrap()]);
+    assert_eq!(code, 2, "{v:#}");
+    let msg = v["problems"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("\\!") && msg.contains("line 7"), "{msg}");
+    assert!(!marker.exists(), "the shell command ran");
+
+    let (code, v) = run_json(&["verify-backup", sql.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(kinds(&v), ["unsafe_backup"]);
+    assert!(!marker.exists(), "the shell command ran");
 }

@@ -82,18 +82,56 @@ async fn a_complete_285_fixture_is_eligible() {
     assert_eq!(core["executed"].as_array().unwrap().len(), 14);
 }
 
+/// Order inside `executed` is never a problem by itself: Kong's `finish` appends each
+/// teardown's name when it completes, and `State.load` only asks whether a name is recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn swapped_entries_are_out_of_order() {
+async fn swapped_entries_are_not_a_problem() {
     let db = fixture_db().await;
     edit(&db, "UPDATE schema_meta SET executed = executed[1:3] || executed[5:5] || executed[4:4] || executed[6:] WHERE subsystem = 'core'").await;
+    let r = status(&db, &[]);
+    assert_eq!(r.code, 0, "{:#}", r.json);
+    assert_eq!(r.json["problems"].as_array().unwrap().len(), 0);
+}
+
+/// `last_executed` naming a migration that is not recorded: Kong 3.4.2 classifies it as
+/// missing and never runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_last_executed_is_out_of_order() {
+    let db = fixture_db().await;
+    edit(&db, "UPDATE schema_meta SET executed = array_remove(executed, '015_270_to_280') WHERE subsystem = 'core'").await;
     let r = status(&db, &[]);
     assert_problem(
         &r,
         "out_of_order",
         "core",
-        Some("005_120_to_130"),
-        &["recorded after `006_130_to_140`"],
+        Some("015_270_to_280"),
+        &["last_executed", "missing"],
     );
+    let core = r.json["subsystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subsystem"] == "core")
+        .unwrap();
+    assert_eq!(core["missing"][0], "015_270_to_280");
+}
+
+/// Names of Kong 1.x that 2.x no longer lists are history, not unknown migrations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_from_earlier_releases_are_history() {
+    let db = fixture_db().await;
+    edit(&db, "UPDATE schema_meta SET executed = executed[1:1] || ARRAY['001_14_to_15', '002_15_to_1'] || executed[2:] WHERE subsystem = 'core'").await;
+    let r = status(&db, &[]);
+    assert_eq!(r.code, 0, "{:#}", r.json);
+    let core = r.json["subsystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subsystem"] == "core")
+        .unwrap();
+    assert_eq!(core["history"][0]["migration"], "001_14_to_15");
+    assert_eq!(core["history"][0]["releases"], "1.0.0 … 1.5.1");
+    assert_eq!(core["history"][1]["migration"], "002_15_to_1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,10 @@ use crate::kong::schema_meta::Row;
 use crate::pg::catalog::Catalog;
 
 pub const FORMAT: &str = "kong-rehearse-snapshot";
+/// 2: table checksums are `pg::fingerprint`'s (xxh3-128 over rows in key order, with chunk
+/// hashes). A format-1 manifest still reads; its md5 checksums cannot be compared with
+/// today's, so only its row counts are (see [`TableEntry::same_contents`]).
+pub const FORMAT_VERSION: u32 = 2;
 pub const MANIFEST: &str = "manifest.json";
 /// The pg_dump directory-format archive inside a snapshot directory.
 pub const DUMP_DIR: &str = "dump";
@@ -29,6 +33,41 @@ pub struct FileEntry {
 pub struct TableEntry {
     pub rows: i64,
     pub checksum: String,
+    /// Chunk hashes in key order, naming the first differing rows (format 2 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<crate::pg::fingerprint::Chunks>,
+}
+
+impl From<crate::pg::fingerprint::TableFingerprint> for TableEntry {
+    fn from(f: crate::pg::fingerprint::TableFingerprint) -> Self {
+        TableEntry {
+            rows: f.rows,
+            checksum: f.checksum,
+            chunks: Some(f.chunks),
+        }
+    }
+}
+
+impl TableEntry {
+    /// Whether `got` holds the same rows as this record: None when that cannot be told
+    /// because this checksum is of another kind (a format-1 manifest's md5).
+    pub fn same_contents(&self, got: &TableEntry) -> Option<bool> {
+        let p = crate::pg::fingerprint::CHECKSUM_PREFIX;
+        if !self.checksum.starts_with(p) || !got.checksum.starts_with(p) {
+            return None;
+        }
+        Some(self.rows == got.rows && self.checksum == got.checksum)
+    }
+
+    /// Where the rows first differ from `got`'s, for people ("" when the chunks cannot say).
+    pub fn first_difference(&self, got: &TableEntry) -> String {
+        match (&self.chunks, &got.chunks) {
+            (Some(w), Some(g)) => crate::pg::fingerprint::first_difference(w, g)
+                .map(|d| d.describe())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ use tokio_postgres::GenericClient;
 use crate::error::{Error, Result};
 use crate::kong::{lts::LtsCatalog, schema_meta, state};
 use crate::pg::catalog;
+use crate::pg::conn::ConnSpec;
 use crate::pg::fingerprint;
 use manifest::{KongState, TableEntry};
 
@@ -29,7 +30,14 @@ pub(crate) struct Facts {
     pub tables: BTreeMap<String, TableEntry>,
 }
 
-pub(crate) async fn read_facts(tx: &impl GenericClient, schema: Option<&str>) -> Result<Facts> {
+/// `tx` is a REPEATABLE READ transaction on `spec`'s database that stays open for the call:
+/// the tables are fingerprinted over `workers` more connections that adopt its snapshot.
+pub(crate) async fn read_facts(
+    tx: &impl GenericClient,
+    spec: &ConnSpec,
+    schema: Option<&str>,
+    workers: usize,
+) -> Result<Facts> {
     let schema: String = match schema {
         Some(s) => s.to_string(),
         None => tx
@@ -51,11 +59,16 @@ pub(crate) async fn read_facts(tx: &impl GenericClient, schema: Option<&str>) ->
     } else {
         None
     };
-    let mut tables = BTreeMap::new();
-    for t in catalog.tables.keys() {
-        let (rows, checksum) = fingerprint::checksum_in(tx, &schema, t, "t.*", "t").await?;
-        tables.insert(t.clone(), TableEntry { rows, checksum });
-    }
+    let keys = fingerprint::table_keys(tx, &schema).await?;
+    let scopes = fingerprint::whole_table_scopes(&catalog, &keys);
+    let snapshot = fingerprint::export_snapshot(tx).await?;
+    let fps =
+        fingerprint::fingerprint_all(spec, Some(&snapshot), scopes.into_values().collect(), workers)
+            .await?;
+    let tables: BTreeMap<String, TableEntry> = fps
+        .into_iter()
+        .map(|f| (f.table.clone(), TableEntry::from(f)))
+        .collect();
     Ok(Facts {
         schema,
         catalog,
@@ -64,16 +77,46 @@ pub(crate) async fn read_facts(tx: &impl GenericClient, schema: Option<&str>) ->
     })
 }
 
+/// Restores any dump `run --dump` and `verify-backup` accept (custom, directory, plain SQL,
+/// gzip'ed plain SQL) into the throwaway: archives with `pg_restore --exit-on-error`, plain SQL
+/// as SQL only (a dump holding anything else is refused whole, exit 2, nothing run). Returns
+/// an archive pg_restore can read for the rollback rehearsal: the dump itself, or for plain
+/// SQL, when `archive_for_rollback`, a `pg_dump -Fc` of what was restored, written into
+/// `work_dir`.
+pub async fn restore_dump(
+    tw: &crate::throwaway::Throwaway,
+    dump: &std::path::Path,
+    jobs: u32,
+    work_dir: &std::path::Path,
+    archive_for_rollback: bool,
+) -> Result<std::path::PathBuf> {
+    let input = verify::classify(dump).map_err(|p| {
+        Error::Usage(format!("{}. {}", p.message, p.fix))
+    })?;
+    if !input.is_plain_sql() {
+        crate::pg::programs::pg_restore(&tw.client_tool("pg_restore")?, dump, tw.target(), jobs)?;
+        return Ok(dump.to_path_buf());
+    }
+    crate::pg::plain_sql::restore(dump, tw.target()).await?;
+    if !archive_for_rollback {
+        return Ok(dump.to_path_buf());
+    }
+    let archive = work_dir.join("restored-plain-sql.dump");
+    crate::pg::programs::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &archive)?;
+    Ok(archive)
+}
+
 pub(crate) fn kong_state(facts: &Facts) -> Result<KongState> {
     let cat = LtsCatalog::load()?;
     let v = state::judge(
         &state::Observed {
             schema_meta: facts.rows.as_deref(),
             catalog: &facts.catalog,
+            plugins_in_use: None,
         },
         &cat,
         &state::Options::default(),
-    );
+    )?;
     Ok(KongState {
         eligible: v.eligible,
         problems: v.problems.iter().map(|p| p.to_text()).collect(),

@@ -128,7 +128,7 @@ async fn take_into(
             opts.jobs,
             &compress
         ),
-        read_facts(&tx, opts.schema.as_deref())
+        read_facts(&tx, source, opts.schema.as_deref(), opts.jobs as usize)
     );
     let facts = facts?;
     dumped?;
@@ -141,7 +141,7 @@ async fn take_into(
     let catalog_sha256 = manifest::catalog_sha256(&facts.catalog)?;
     let m = Manifest {
         format: manifest::FORMAT.into(),
-        format_version: 1,
+        format_version: manifest::FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         source: source.to_string(),
         schema: facts.schema.clone(),

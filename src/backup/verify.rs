@@ -13,6 +13,7 @@ use super::{kong_state, read_facts};
 use crate::error::{Error, Result};
 use crate::pg::conn::ConnSpec;
 use crate::pg::fingerprint;
+use crate::pg::plain_sql;
 use crate::pg::programs;
 use crate::report::{Kind, Problem, Progress};
 use crate::throwaway::Throwaway;
@@ -24,6 +25,20 @@ pub enum Input {
     DirectoryDump,
     CustomDump,
     PlainSql,
+    /// A plain SQL dump compressed with gzip (`pg_dump | gzip > kong.sql.gz`).
+    PlainSqlGz,
+}
+
+impl Input {
+    pub fn is_plain_sql(self) -> bool {
+        matches!(self, Input::PlainSql | Input::PlainSqlGz)
+    }
+}
+
+fn looks_like_sql(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.contains("PostgreSQL database dump")
+        || text.trim_start().starts_with("--") && text.contains("SET ")
 }
 
 /// What kind of dump `path` is, or the problem that says it is none.
@@ -58,11 +73,26 @@ pub fn classify(path: &Path) -> std::result::Result<Input, Box<Problem>> {
     if head.starts_with(b"PGDMP") {
         return Ok(Input::CustomDump);
     }
-    let text = String::from_utf8_lossy(&head);
-    if text.contains("PostgreSQL database dump")
-        || text.trim_start().starts_with("--") && text.contains("SET ")
-    {
+    if looks_like_sql(&head) {
         return Ok(Input::PlainSql);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let inner = crate::pg::plain_sql::head(path, 4096).map_err(|e| {
+            Box::new(
+                Problem::new(Kind::Corrupt, format!("{} is gzip'ed but does not decode: {e}", path.display()))
+                    .object(path.display().to_string())
+                    .fix("Copy the backup again from the original; if the original is corrupt, take a new backup."),
+            )
+        })?;
+        if looks_like_sql(&inner) {
+            return Ok(Input::PlainSqlGz);
+        }
+        return Err(Box::new(Problem::new(
+            Kind::NotADump,
+            format!("{} is gzip'ed, but what it holds is not a plain SQL dump", path.display()),
+        )
+        .object(path.display().to_string())
+        .fix("Only plain SQL dumps are read compressed (`pg_dump | gzip`); uncompress a gzip'ed custom or directory archive first.")));
     }
     Err(Box::new(Problem::new(
         Kind::NotADump,
@@ -72,7 +102,7 @@ pub fn classify(path: &Path) -> std::result::Result<Input, Box<Problem>> {
         ),
     )
     .object(path.display().to_string())
-    .fix("Pass the file pg_dump wrote (-Fc, -Fd or -Fp). If it is compressed (e.g. .gz), uncompress it first.")))
+    .fix("Pass the file pg_dump wrote (-Fc, -Fd or -Fp; a plain dump may be gzip'ed).")))
 }
 
 /// Files against the manifest: missing, changed, extra.
@@ -182,6 +212,8 @@ pub struct VerifyOptions {
     pub manifest: Option<PathBuf>,
     pub against: Option<ConnSpec>,
     pub jobs: u32,
+    /// Kong's pg_schema in the backup (default: the manifest's, else the current schema).
+    pub schema: Option<String>,
 }
 
 pub async fn verify(
@@ -239,8 +271,36 @@ pub async fn verify(
         dump.display(),
         tw.describe()
     ));
+    if input.is_plain_sql() {
+        // Nothing of a backup that is not plain SQL runs: it is refused whole.
+        let refused = plain_sql::scan(&dump)?;
+        if !refused.is_empty() {
+            r.problems.push(
+                Problem::new(Kind::UnsafeBackup, plain_sql::refused_message(&dump, &refused))
+                    .object(dump.display().to_string())
+                    .fix("Find out who wrote these lines into the backup; take the backup again with pg_dump, and never restore this file with psql."),
+            );
+            return Ok(r);
+        }
+    }
     let restored = match input {
-        Input::PlainSql => programs::psql_restore(&tw.client_tool("psql")?, &dump, tw.target()),
+        Input::PlainSql | Input::PlainSqlGz => plain_sql::restore(&dump, tw.target())
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                // A dump that ends inside COPY data, or is not UTF-8: a finding on the file.
+                Error::Usage(msg) => Error::ExternalTool {
+                    tool: "plain-SQL restore".into(),
+                    status: "stopped".into(),
+                    stderr: if msg.contains("ends inside COPY data") {
+                        format!("unexpected EOF: {msg}")
+                    } else {
+                        msg
+                    },
+                    fix: "",
+                },
+                e => e,
+            }),
         _ => programs::pg_restore(
             &tw.client_tool("pg_restore")?,
             &dump,
@@ -259,7 +319,7 @@ pub async fn verify(
             Input::CustomDump | Input::DirectoryDump | Input::SnapshotDir => {
                 programs::pg_restore_read_through(&tw.client_tool("pg_restore")?, &dump)
             }
-            Input::PlainSql => None,
+            Input::PlainSql | Input::PlainSqlGz => None,
         };
         let e = match diagnosis {
             Some(d) => Error::ExternalTool {
@@ -275,9 +335,12 @@ pub async fn verify(
     }
 
     let mut client = tw.target().connect().await?;
-    let schema = manifest.as_ref().map(|m| m.schema.clone());
+    let schema = opts
+        .schema
+        .clone()
+        .or_else(|| manifest.as_ref().map(|m| m.schema.clone()));
     let tx = crate::pg::conn::read_only_snapshot(&mut client).await?;
-    let facts = read_facts(&tx, schema.as_deref()).await?;
+    let facts = read_facts(&tx, tw.target(), schema.as_deref(), opts.jobs as usize).await?;
     tx.rollback()
         .await
         .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
@@ -341,7 +404,7 @@ pub async fn verify(
         r.compared_with = Some(format!("against {against}"));
         let mut c = against.connect().await?;
         let tx = crate::pg::conn::read_only_snapshot(&mut c).await?;
-        let f = read_facts(&tx, Some(&facts.schema)).await?;
+        let f = read_facts(&tx, against, Some(&facts.schema), opts.jobs as usize).await?;
         tx.rollback()
             .await
             .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
@@ -349,6 +412,12 @@ pub async fn verify(
     } else {
         manifest.as_ref().map(|m| {
             r.compared_with = Some("manifest".into());
+            if m.format_version < manifest::FORMAT_VERSION {
+                r.warnings.push(format!(
+                    "the manifest is format {} (an older kong-rehearse): its checksums are of another kind, so row counts were compared but contents were not; take the snapshot again to compare contents",
+                    m.format_version
+                ));
+            }
             m.tables.clone()
         })
     };
@@ -357,7 +426,11 @@ pub async fn verify(
             base.keys().chain(facts.tables.keys()).collect();
         for t in names {
             let (want, got) = (base.get(t), facts.tables.get(t));
-            let ok = want == got;
+            // A format-1 manifest's md5 cannot be compared: its row count still is.
+            let ok = match (want, got) {
+                (Some(w), Some(g)) => w.rows == g.rows && w.same_contents(g) != Some(false),
+                _ => false,
+            };
             r.tables.push(TableCheck {
                 table: t.clone(),
                 expected_rows: want.map(|x| x.rows),
@@ -370,8 +443,8 @@ pub async fn verify(
                         .object(format!("table {t}"))
                         .fix("The backup does not hold what the source held: take it again."),
                 ),
-                (Some(_), Some(_)) if !ok => r.problems.push(
-                    Problem::new(Kind::ContentMismatch, format!("table {t}: same row count, different contents"))
+                (Some(w), Some(g)) if !ok => r.problems.push(
+                    Problem::new(Kind::ContentMismatch, format!("table {t}: same row count, different contents; {}", w.first_difference(g)))
                         .object(format!("table {t}"))
                         .fix("Rows changed between the backup and what it is compared with; if compared with a live source, it moved on since the backup."),
                 ),

@@ -72,6 +72,7 @@ pub async fn verify_backup(a: &VerifyBackupArgs, progress: Progress) -> Result<O
         manifest: a.manifest.clone(),
         against,
         jobs: a.jobs,
+        schema: a.schema.clone(),
     };
     let r = backup::verify(&tw, &a.path, &opts, progress).await?;
     let exit = if r.problems.is_empty() {

@@ -21,7 +21,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Fixture(a) => ("fixture", fixture::run(a, progress).await),
         Command::Status(a) => ("status", state::status(a, kong_conf).await),
         Command::Plan(a) => ("plan", state::plan(a, kong_conf).await),
-        Command::Run(a) => ("run", run::run(a, progress).await),
+        Command::Run(a) => ("run", run::run(a, kong_conf, progress).await),
         Command::Demo(a) => ("demo", run::demo(a, progress).await),
         Command::LintConf(a) => ("lint-conf", state::lint_conf(a).await),
         Command::LintDeclarative(a) => ("lint-declarative", state::lint_declarative(a).await),

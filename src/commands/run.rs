@@ -1,6 +1,7 @@
 //! `run` and `demo`: a rehearsal on a throwaway, rendered for people and for machines.
 
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use super::{throwaway_options, Outcome};
 use crate::cli::{
@@ -8,14 +9,21 @@ use crate::cli::{
 };
 use crate::error::{Error, Result};
 use crate::fixture::{self, Spec};
+use crate::kong::plugins::Plugins;
 use crate::pg::conn::ConnSpec;
 use crate::rehearsal::rollback;
 use crate::rehearsal::{self, Report, Source};
 use crate::report::Progress;
 use crate::throwaway::{self, Throwaway};
 
-fn options(a: &RehearsalArgs) -> rehearsal::Options {
+fn options(
+    a: &RehearsalArgs,
+    plugins: Plugins,
+    schema: Option<String>,
+) -> rehearsal::Options {
     rehearsal::Options {
+        plugins,
+        schema,
         stop_after_up: a.stop_after == Some(StopAfter::Up),
         skip_hazard_check: a.skip_hazard_check,
         allow_unknown: a.allow_unknown.clone(),
@@ -23,6 +31,11 @@ fn options(a: &RehearsalArgs) -> rehearsal::Options {
         restore_jobs: a.jobs,
         kong_bin: (a.runner == RunnerChoice::Kong).then(|| a.kong_bin.clone()),
         strict: a.strict,
+        forecast: rehearsal::forecast::Options {
+            db_timeout: std::time::Duration::from_secs(a.db_timeout),
+            workload: a.workload,
+            interrupt: a.interrupt.clone(),
+        },
         rollback: match a.rollback {
             None => vec![],
             Some(RollbackChoice::Clean) => vec![rollback::Method::Clean],
@@ -32,7 +45,27 @@ fn options(a: &RehearsalArgs) -> rehearsal::Options {
     }
 }
 
-pub async fn run(a: &RunArgs, progress: Progress) -> Result<Outcome> {
+/// Kong's pg_schema for the rehearsal: `--schema`, else the snapshot manifest's, else
+/// `pg_schema` of the production kong.conf / KONG_PG_SCHEMA.
+fn kong_schema(a: &RunArgs, kong_conf: Option<&Path>) -> Result<Option<String>> {
+    if let Some(s) = &a.rehearsal.schema {
+        return Ok(Some(s.clone()));
+    }
+    if let Some(dir) = &a.snapshot {
+        let path = dir.join(crate::backup::manifest::MANIFEST);
+        if path.exists() {
+            return Ok(Some(crate::backup::manifest::Manifest::load(&path)?.schema));
+        }
+    }
+    let conf = kong_conf
+        .map(|p| {
+            crate::kong::conf::load(p).map_err(|e| Error::io("cannot read the kong.conf", p, e))
+        })
+        .transpose()?;
+    Ok(crate::kong::conf::pg_settings(conf.as_ref(), &|k| std::env::var(k).ok()).schema)
+}
+
+pub async fn run(a: &RunArgs, kong_conf: Option<&Path>, progress: Progress) -> Result<Outcome> {
     let source = match (&a.dump, &a.source) {
         _ if a.snapshot.is_some() => {
             let dir = a.snapshot.clone().unwrap_or_default();
@@ -48,8 +81,8 @@ pub async fn run(a: &RunArgs, progress: Progress) -> Result<Outcome> {
         (Some(p), _) => {
             if !p.exists() {
                 return Err(Error::Usage(format!(
-                    "the dump {} does not exist; pass the path of a pg_dump custom- or \
-                     directory-format archive (pg_dump -Fc), or use --source URL",
+                    "the dump {} does not exist; pass the path of a pg_dump archive (custom \
+                     -Fc, directory -Fd, or plain SQL, also .sql.gz), or use --source URL",
                     p.display()
                 )));
             }
@@ -58,9 +91,16 @@ pub async fn run(a: &RunArgs, progress: Progress) -> Result<Outcome> {
         (None, Some(url)) => Source::Url(ConnSpec::parse(url)?),
         (None, None) => unreachable!("clap requires --dump, --source or --snapshot"),
     };
+    let plugins = Plugins::from_kong_conf(kong_conf)?;
+    let schema = kong_schema(a, kong_conf)?;
     let (opts, mut tw) = start(&a.throwaway, &a.rehearsal, progress).await?;
-    let mut report =
-        rehearsal::rehearse(&mut tw, &source, &options(&a.rehearsal), progress).await?;
+    let mut report = rehearsal::rehearse(
+        &mut tw,
+        &source,
+        &options(&a.rehearsal, plugins, schema),
+        progress,
+    )
+    .await?;
     finish(report_keep(&mut report, tw, opts.keep), &a.rehearsal)
 }
 
@@ -88,7 +128,8 @@ pub async fn demo(a: &DemoArgs, progress: Progress) -> Result<Outcome> {
     let mut report = rehearsal::rehearse(
         &mut tw,
         &Source::Url(source),
-        &options(&a.rehearsal),
+        // The demo's own fixture loads every bundled plugin, in schema public.
+        &options(&a.rehearsal, Plugins::kong_default(), None),
         progress,
     )
     .await?;

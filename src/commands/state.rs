@@ -14,6 +14,7 @@ use crate::pg::conn::ConnSpec;
 use crate::report::{Kind, Problem};
 
 struct Judged {
+    plugins: crate::kong::plugins::Plugins,
     db: ConnSpec,
     inspection: Inspection,
     catalog: LtsCatalog,
@@ -40,23 +41,29 @@ async fn judge(a: &StateArgs, kong_conf: Option<&Path>) -> Result<Judged> {
     tx.rollback()
         .await
         .map_err(|e| crate::error::Error::db("cannot end the read-only transaction", e))?;
-    let catalog = LtsCatalog::load()?;
+    // Kong migrates only the subsystems of the plugins it loads.
+    let plugins = crate::kong::plugins::Plugins::from_kong_conf(kong_conf)?;
+    let mut catalog = LtsCatalog::load()?;
+    catalog.restrict(&plugins);
     let verdict = state::judge(
         &state::Observed {
             schema_meta: inspection.rows.as_deref(),
             catalog: &inspection.catalog,
+            plugins_in_use: inspection.plugins_in_use.as_deref(),
         },
         &catalog,
         &state::Options {
             allow_unknown: a.allow_unknown.clone(),
+            plugins: plugins.clone(),
         },
-    );
+    )?;
     let mut verdict = verdict;
     if let (true, Some(rt)) = (a.strict, &runtime) {
         verdict.problems.extend(rt.strict_problems());
         verdict.eligible = verdict.problems.is_empty();
     }
     Ok(Judged {
+        plugins,
         db,
         inspection,
         catalog,
@@ -105,8 +112,11 @@ fn header(j: &Judged) -> String {
         )
     };
     format!(
-        "{head}\ndatabase: {} (schema {}, PostgreSQL {})\n",
-        j.db, j.inspection.schema, j.inspection.server_version
+        "{head}\ndatabase: {} (schema {}, PostgreSQL {})\nplugins Kong 3.4 loads: {}\n",
+        j.db,
+        j.inspection.schema,
+        j.inspection.server_version,
+        j.plugins.describe()
     )
 }
 
@@ -137,6 +147,7 @@ fn body(j: &Judged) -> serde_json::Value {
         "eligible": j.verdict.eligible,
         "subsystems": j.verdict.subsystems,
         "warnings": j.verdict.warnings,
+        "plugins": j.plugins,
     })
 }
 
@@ -160,6 +171,22 @@ pub async fn status(a: &StateArgs, kong_conf: Option<&Path>) -> Result<Outcome> 
             s.pending.len(),
             new,
             s.verdict
+        ));
+    }
+    let history: Vec<String> = j
+        .verdict
+        .subsystems
+        .iter()
+        .flat_map(|s| {
+            s.history
+                .iter()
+                .map(move |h| format!("{}/{} ({})", s.subsystem, h.migration, h.releases))
+        })
+        .collect();
+    if !history.is_empty() {
+        text.push_str(&format!(
+            "\nhistory (recorded by earlier Kong releases; Kong 3.4.2 ignores them): {}\n",
+            history.join(", ")
         ));
     }
     text.push_str(&problems_text(&j.verdict));
@@ -311,7 +338,13 @@ pub async fn rollback_check(a: &RollbackCheckArgs, kong_conf: Option<&Path>) -> 
     }
     if let Some(path) = &a.manifest {
         let m = crate::backup::manifest::Manifest::load(path)?;
-        let facts = crate::backup::read_facts(&tx, Some(&j.inspection.schema)).await?;
+        let facts = crate::backup::read_facts(
+            &tx,
+            &j.db,
+            Some(&j.inspection.schema),
+            crate::pg::fingerprint::DEFAULT_WORKERS,
+        )
+        .await?;
         for (t, want) in &m.tables {
             match facts.tables.get(t) {
                 None => problems.push(
@@ -331,10 +364,13 @@ pub async fn rollback_check(a: &RollbackCheckArgs, kong_conf: Option<&Path>) -> 
                     )
                     .object(format!("table {t}")),
                 ),
-                Some(got) if got.checksum != want.checksum => problems.push(
+                Some(got) if want.same_contents(got) == Some(false) => problems.push(
                     Problem::new(
                         Kind::Partial,
-                        format!("table {t}: contents differ from the pre-upgrade manifest"),
+                        format!(
+                            "table {t}: contents differ from the pre-upgrade manifest; {}",
+                            want.first_difference(got)
+                        ),
                     )
                     .object(format!("table {t}")),
                 ),

@@ -12,6 +12,8 @@ pub struct Inspection {
     pub rows: Option<Vec<Row>>,
     pub catalog: Catalog,
     pub server_version: String,
+    /// `plugins` rows per plugin name (None: no `plugins` table in the schema).
+    pub plugins_in_use: Option<Vec<(String, i64)>>,
 }
 
 pub async fn inspect(db: &ConnSpec, schema: Option<&str>) -> Result<Inspection> {
@@ -66,10 +68,27 @@ pub async fn inspect_in(
         None
     };
     let catalog = catalog::read(tx, &schema).await?;
+    let plugins_in_use = if catalog.has_table("plugins") {
+        let q = format!(
+            "SELECT name, count(*) FROM {}.plugins GROUP BY name ORDER BY name",
+            crate::pg::quote_ident(&schema)
+        );
+        Some(
+            tx.query(&q, &[])
+                .await
+                .map_err(|e| Error::db("cannot count the plugins in use", e))?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        )
+    } else {
+        None
+    };
     Ok(Inspection {
         schema,
         rows,
         catalog,
         server_version,
+        plugins_in_use,
     })
 }

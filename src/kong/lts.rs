@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::plugins::Plugins;
 use super::release::embedded_text;
 use crate::error::{Error, Result};
 use crate::pg::catalog::Catalog;
@@ -123,6 +124,41 @@ impl Effect {
             .as_deref()
             .is_some_and(|c| c.starts_with("only when") || c.starts_with("EE only"))
     }
+
+    /// Whether this effect acts on the schema object `object` (a [`Change`] `object`: `table`,
+    /// `column`, `index`, ...) named `name` of `table`. A table the effect creates, drops or
+    /// copies is touched with everything in it; a column by its own name; an index,
+    /// constraint, trigger or function by its name. Nothing declares sequences, views or
+    /// extensions, and column order is never an effect.
+    ///
+    /// [`Change`]: crate::pg::catalog::Change
+    pub fn touches(&self, object: &str, table: Option<&str>, name: &str) -> bool {
+        let whole_table = |t: &str| {
+            (self.table.as_deref() == Some(t)
+                && matches!(self.op.as_str(), "create_table" | "drop_table"))
+                || self.from.as_deref() == Some(t)
+                || self.to.as_deref() == Some(t)
+        };
+        match object {
+            "table" => {
+                self.table.as_deref() == Some(name)
+                    || self.from.as_deref() == Some(name)
+                    || self.to.as_deref() == Some(name)
+            }
+            "column" => table.is_some_and(|t| {
+                whole_table(t)
+                    || (self.table.as_deref() == Some(t) && self.column.as_deref() == Some(name))
+            }),
+            "index" | "constraint" | "trigger" => {
+                self.name.as_deref() == Some(name) || table.is_some_and(whole_table)
+            }
+            "function" => {
+                self.op == "create_function"
+                    && self.name.as_deref() == name.split('(').next()
+            }
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -214,6 +250,10 @@ pub struct LtsCatalog {
     pub subsystems: Vec<Subsystem>,
     #[serde(default)]
     pub rule_doc: serde_json::Map<String, serde_json::Value>,
+    /// Subsystems taken out by [`LtsCatalog::restrict`]: their plugin is not loaded, so Kong
+    /// runs none of their migrations and their objects stay as the source has them.
+    #[serde(skip)]
+    pub not_loaded: Vec<Subsystem>,
 }
 
 impl LtsCatalog {
@@ -225,6 +265,37 @@ impl LtsCatalog {
 
     pub fn subsystem(&self, name: &str) -> Option<&Subsystem> {
         self.subsystems.iter().find(|s| s.name == name)
+    }
+
+    /// Keeps only the subsystems Kong loads with `plugins` (core always); the others move to
+    /// `not_loaded`, so every runner, judge and check that walks `subsystems` does what Kong
+    /// does: nothing for them.
+    pub fn restrict(&mut self, plugins: &Plugins) {
+        let (kept, dropped): (Vec<Subsystem>, Vec<Subsystem>) = std::mem::take(&mut self.subsystems)
+            .into_iter()
+            .partition(|s| plugins.loads_subsystem(&s.name));
+        self.subsystems = kept;
+        self.not_loaded.extend(dropped);
+    }
+
+    /// A subsystem of the catalog whose plugin is not loaded.
+    pub fn not_loaded(&self, name: &str) -> Option<&Subsystem> {
+        self.not_loaded.iter().find(|s| s.name == name)
+    }
+
+    /// The first migration of the sequence (loaded subsystems only) whose declared effects
+    /// act on this object, as `(subsystem, migration)`.
+    pub fn touched_by(&self, object: &str, table: Option<&str>, name: &str) -> Option<(String, String)> {
+        self.subsystems.iter().find_map(|sub| {
+            sub.sequence.iter().find_map(|step| {
+                step.effects
+                    .up
+                    .iter()
+                    .chain(&step.effects.teardown)
+                    .any(|e| e.touches(object, table, name))
+                    .then(|| (sub.name.clone(), step.name.clone()))
+            })
+        })
     }
 
     /// SQL file of the catalog (e.g. an up or teardown path from a `Step`).

@@ -5,8 +5,10 @@
 
 pub mod bootstrap;
 pub mod conf;
+pub mod history;
 pub mod inspect;
 pub mod lts;
+pub mod plugins;
 pub mod release;
 pub mod runner;
 pub mod schema_meta;

@@ -53,6 +53,10 @@ pub struct Release {
 struct SequenceFile {
     kong_version: String,
     subsystems: Vec<SubsystemEntry>,
+    /// Path of the bootstrap DDL relative to the folder (default `bootstrap.sql`); the
+    /// history folders share 2.8.5's (`../kong-2.8.5/bootstrap.sql`).
+    #[serde(default)]
+    bootstrap_sql: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,8 +78,9 @@ impl Release {
         Self::load("kong-2.8.5")
     }
 
-    fn load(folder: &str) -> Result<Self> {
-        let text = |rel: &str| embedded_text(&format!("{folder}/{rel}"));
+    /// A release described by `schemas/<folder>/sequence.json` (e.g. `kong-history/1.0.3`).
+    pub fn load(folder: &str) -> Result<Self> {
+        let text = |rel: &str| embedded_text(&resolve(folder, rel));
         let seq: SequenceFile = serde_json::from_str(&text("sequence.json")?)
             .map_err(|e| Error::Embedded(format!("schemas/{folder}/sequence.json: {e}")))?;
         let mut subsystems = Vec::new();
@@ -93,16 +98,61 @@ impl Release {
                 migrations,
             });
         }
+        let bootstrap_sql = match seq.bootstrap_sql.as_deref() {
+            None => text("bootstrap.sql")?,
+            Some(rel) => bootstrap_text(folder, rel)?,
+        };
         Ok(Release {
-            bootstrap_sql: text("bootstrap.sql")?,
+            bootstrap_sql,
             version: seq.kong_version,
             subsystems,
         })
     }
 
+    pub fn subsystem(&self, name: &str) -> Option<&Subsystem> {
+        self.subsystems.iter().find(|s| s.name == name)
+    }
+
     pub fn migration_count(&self) -> usize {
         self.subsystems.iter().map(|s| s.migrations.len()).sum()
     }
+}
+
+/// The shared bootstrap DDL a history folder names. Its path is written relative to the
+/// history root (`kong-history/`), not to the tag's folder, so the folder and then each of its
+/// ancestors is tried.
+fn bootstrap_text(folder: &str, rel: &str) -> Result<String> {
+    let mut base = folder.to_string();
+    loop {
+        let path = resolve(&base, rel);
+        if SCHEMAS.get_file(&path).is_some() {
+            return embedded_text(&path);
+        }
+        match base.rsplit_once('/') {
+            Some((parent, _)) => base = parent.to_string(),
+            None if !base.is_empty() => base = String::new(),
+            None => {
+                return Err(Error::Embedded(format!(
+                    "schemas/{folder}/sequence.json names bootstrap_sql {rel}, which is not in schemas/"
+                )))
+            }
+        }
+    }
+}
+
+/// `folder/rel` with `..` components folded, as the embedded tree has no `..` entries.
+fn resolve(folder: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+    for p in rel.split('/') {
+        match p {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 #[cfg(test)]
@@ -124,5 +174,17 @@ mod tests {
             r.subsystems[0].migrations.last().unwrap().name,
             "015_270_to_280"
         );
+    }
+
+    #[test]
+    fn a_history_folder_shares_the_285_bootstrap() {
+        assert_eq!(
+            resolve("kong-history", "../kong-2.8.5/bootstrap.sql"),
+            "kong-2.8.5/bootstrap.sql"
+        );
+        let r = Release::load("kong-history/1.0.3").unwrap();
+        assert_eq!(r.version, "1.0.3");
+        assert_eq!(r.bootstrap_sql, Release::kong_285().unwrap().bootstrap_sql);
+        assert_eq!(r.subsystem("core").unwrap().names().len(), 3);
     }
 }

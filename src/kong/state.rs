@@ -6,8 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use super::history::History;
 use super::lts::{LtsCatalog, Subsystem};
+use super::plugins::Plugins;
 use super::schema_meta::Row;
+use crate::error::Result;
 use crate::pg::catalog::Catalog;
 use crate::report::{Kind, Problem};
 
@@ -46,6 +49,18 @@ const EE_TABLES: &[&str] = &[
 pub struct Options {
     /// Subsystems the user takes responsibility for (custom plugins).
     pub allow_unknown: Vec<String>,
+    /// What Kong 3.4 loads (`plugins` / KONG_PLUGINS); the catalog handed to [`judge`] should
+    /// be restricted to it ([`LtsCatalog::restrict`]).
+    pub plugins: Plugins,
+}
+
+/// A recorded name that Kong 3.4.2 does not list but an earlier Kong release shipped (e.g.
+/// 1.x's `001_14_to_15`): `State.load` ignores it, so it is history, not a problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryName {
+    pub migration: String,
+    /// The releases that listed it, e.g. `1.0.0 … 1.5.1`.
+    pub releases: String,
 }
 
 /// A subsystem as Kong 3.4.2's `State.load` would classify it, plus our verdict on it.
@@ -60,7 +75,12 @@ pub struct SubsystemState {
     pub new: Vec<String>,
     /// Kong's "missing": the recorded last_executed is in neither list.
     pub missing: Vec<String>,
-    /// `ok`, or the kind of the first problem found in this subsystem.
+    /// Recorded names from earlier Kong releases, which Kong 3.4.2 ignores (information;
+    /// left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryName>,
+    /// `ok`, `not_loaded` (the plugin is not in `plugins`, so Kong runs none of its
+    /// migrations), `allowed`, or the kind of the first problem found in this subsystem.
     pub verdict: String,
 }
 
@@ -78,9 +98,12 @@ pub struct Observed<'a> {
     /// None when there is no `schema_meta` table at all.
     pub schema_meta: Option<&'a [Row]>,
     pub catalog: &'a Catalog,
+    /// `plugins` rows per plugin name (None: not read, or no `plugins` table).
+    pub plugins_in_use: Option<&'a [(String, i64)]>,
 }
 
-pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Verdict {
+/// Errors only when the embedded history data is unreadable (a broken build).
+pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Result<Verdict> {
     let mut v = Verdict {
         eligible: false,
         subsystems: vec![],
@@ -99,7 +122,7 @@ pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Verdict {
             )
             .fix("Point --db at the Kong database, and pass --schema with Kong's pg_schema if it is not `public`."),
         );
-        return v;
+        return Ok(v);
     };
 
     if let Some(p) = enterprise(rows, obs.catalog) {
@@ -108,7 +131,7 @@ pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Verdict {
             .iter()
             .map(|r| kong_state(r.subsystem.as_str(), Some(r), &[]))
             .collect();
-        return v;
+        return Ok(v);
     }
 
     let by_name: HashMap<&str, &Row> = rows.iter().map(|r| (r.subsystem.as_str(), r)).collect();
@@ -125,25 +148,51 @@ pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Verdict {
         );
     }
 
+    let history = History::load()?;
     for sub in &cat.subsystems {
         let row = by_name.get(sub.name.as_str()).copied();
         let before = v.problems.len();
-        judge_subsystem(sub, row, obs.catalog, opts, &mut v);
         let mut st = kong_state(&sub.name, row, &sub.migrations_3_4);
+        judge_subsystem(sub, row, obs.catalog, opts, &history, &mut st, &mut v);
         st.verdict = v.problems[before..]
             .first()
             .map(|p| p.kind.as_str().to_string())
             .unwrap_or_else(|| "ok".into());
         v.subsystems.push(st);
     }
+    for sub in &cat.not_loaded {
+        let row = by_name.get(sub.name.as_str()).copied();
+        let mut st = kong_state(&sub.name, row, &[]);
+        st.known = true;
+        st.verdict = "not_loaded".into();
+        if row.is_some() {
+            v.warnings.push(format!(
+                "`{}` is not loaded by Kong 3.4 ({}): Kong runs none of its migrations ({} \
+                 would run once it is loaded) and leaves its tables as they are",
+                sub.name,
+                opts.plugins.describe(),
+                list(&sub.sequence.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()),
+            ));
+        }
+        v.subsystems.push(st);
+    }
 
     for r in rows {
-        if cat.subsystem(&r.subsystem).is_some() {
+        if cat.subsystem(&r.subsystem).is_some() || cat.not_loaded(&r.subsystem).is_some() {
             continue;
         }
         let mut st = kong_state(&r.subsystem, Some(r), &[]);
         st.known = false;
-        if opts.allow_unknown.iter().any(|a| a == &r.subsystem) {
+        if opts.plugins.explicit && !opts.plugins.loads(&r.subsystem) {
+            // Kong loads subsystems only for loaded plugins: this row is never read.
+            v.warnings.push(format!(
+                "schema_meta has a row for `{}`, a plugin Kong 3.4 will not load ({}): Kong \
+                 ignores it",
+                r.subsystem,
+                opts.plugins.describe()
+            ));
+            st.verdict = "not_loaded".into();
+        } else if opts.allow_unknown.iter().any(|a| a == &r.subsystem) {
             v.warnings.push(format!(
                 "subsystem `{}` is not in the LTS catalog; allowed by --allow-unknown, so its \
                  migrations are your responsibility",
@@ -176,8 +225,48 @@ pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Verdict {
     if let Some(p) = rollback_leftovers(cat, rows, obs.catalog) {
         v.problems.insert(0, p);
     }
+    plugins_not_loaded(obs, opts, &mut v);
     v.eligible = v.problems.is_empty();
-    v
+    Ok(v)
+}
+
+/// `plugins` rows whose plugin 3.4 will not load: Kong 3.4.2 refuses to start on them
+/// ("error building initial plugins: <name> plugin is in use but not enabled",
+/// kong/runloop/plugins_iterator.lua). With Kong's default list assumed rather than given, a
+/// custom plugin is only a warning: production may well load it.
+fn plugins_not_loaded(obs: &Observed, opts: &Options, v: &mut Verdict) {
+    let p = &opts.plugins;
+    for (plugin, rows) in obs.plugins_in_use.unwrap_or(&[]) {
+        if p.loads(plugin) {
+            continue;
+        }
+        if !p.explicit {
+            if !opts.allow_unknown.iter().any(|a| a == plugin) {
+                v.warnings.push(format!(
+                    "{rows} `plugins` row(s) use `{plugin}`, which Kong 3.4.2's default \
+                     `plugins = bundled` does not load; if production's `plugins` does not list \
+                     it, 3.4 nodes refuse to start. Pass the production kong.conf \
+                     (--kong-conf) or KONG_PLUGINS so the rehearsal knows"
+                ));
+            }
+            continue;
+        }
+        v.problems.push(
+            Problem::new(
+                Kind::PluginNotLoaded,
+                format!(
+                    "{rows} `plugins` row(s) use `{plugin}`, which Kong 3.4 will not load \
+                     ({}): 3.4 nodes refuse to start (\"error building initial plugins: \
+                     {plugin} plugin is in use but not enabled\")",
+                    p.describe()
+                ),
+            )
+            .object(format!("plugins where name = '{plugin}'"))
+            .fix(format!(
+                "Add `{plugin}` to `plugins` (kong.conf or KONG_PLUGINS) of the 3.4 nodes, and install it if it is a custom plugin; or delete its plugin rows (Admin API) before the upgrade."
+            )),
+        );
+    }
 }
 
 /// A database whose schema_meta records no 3.x migration, yet which carries 3.x objects: the
@@ -239,6 +328,8 @@ fn judge_subsystem(
     row: Option<&Row>,
     schema: &Catalog,
     opts: &Options,
+    history: &History,
+    st: &mut SubsystemState,
     v: &mut Verdict,
 ) {
     let name = sub.name.as_str();
@@ -292,43 +383,63 @@ fn judge_subsystem(
     let is_28 = |m: &str| sub.executed_2_8.iter().any(|x| x == m);
     let is_3x = |m: &str| !is_28(m) && sub.migrations_3_4.iter().any(|x| x == m);
 
-    // Names the catalog does not know inside a known subsystem.
+    // Names the catalog does not know inside a known subsystem: a name an earlier Kong
+    // release shipped is history (Kong 3.4.2's `State.load` walks its own list and never looks
+    // at it); anything else is unknown.
     let allowed = opts.allow_unknown.iter().any(|a| a == name);
     for m in executed.iter().chain(&pending) {
-        if !is_28(m) && !is_3x(m) {
-            if allowed {
-                v.warnings.push(format!(
-                    "`{name}/{m}` is not in the LTS catalog; allowed by --allow-unknown"
-                ));
-            } else {
-                v.problems.push(
-                    Problem::new(
-                        Kind::UnknownMigration,
-                        format!(
-                            "`{name}` has recorded migration `{m}`, which neither Kong 2.8.5 nor \
-                             3.4.2 has"
-                        ),
-                    )
-                    .subsystem(name)
-                    .migration(m)
-                    .fix(format!(
-                        "Find out which Kong build wrote it; if you have checked it, rerun with `--allow-unknown {name}`."
-                    )),
-                );
+        if is_28(m) || is_3x(m) {
+            continue;
+        }
+        if let Some(shipped) = history.shipped(name, m) {
+            if executed.contains(m) && !st.history.iter().any(|h| h.migration == *m) {
+                st.history.push(HistoryName {
+                    migration: m.to_string(),
+                    releases: shipped.span(),
+                });
             }
+            continue;
+        }
+        if allowed {
+            v.warnings.push(format!(
+                "`{name}/{m}` is not in the LTS catalog; allowed by --allow-unknown"
+            ));
+        } else {
+            v.problems.push(
+                Problem::new(
+                    Kind::UnknownMigration,
+                    format!(
+                        "`{name}` has recorded migration `{m}`, which no Kong OSS release from \
+                         1.0.0 to 2.8.5 nor 3.4.2 has"
+                    ),
+                )
+                .subsystem(name)
+                .migration(m)
+                .fix(format!(
+                    "Find out which Kong build wrote it; if you have checked it, rerun with `--allow-unknown {name}`."
+                )),
+            );
         }
     }
 
     for m in &pending {
         let (what, fix) = if is_3x(m) {
             (
-                "Kong 3.x `kong migrations up` ran but `kong migrations finish` did not: the database is mid-upgrade",
-                "Finish that upgrade (`kong migrations finish` with Kong 3.4) or restore the pre-upgrade backup, then rehearse from the restored 2.8.5 database.",
+                "Kong 3.x `kong migrations up` ran but `kong migrations finish` did not: the database is mid-upgrade".to_string(),
+                "Finish that upgrade (`kong migrations finish` with Kong 3.4) or restore the pre-upgrade backup, then rehearse from the restored 2.8.5 database.".to_string(),
+            )
+        } else if is_28(m) {
+            (
+                "its `up` ran but its teardown (`kong migrations finish`) did not".to_string(),
+                "Run `kong migrations finish` with Kong 2.8.x to complete the 2.8 migrations, then rehearse again.".to_string(),
             )
         } else {
             (
-                "its `up` ran but its teardown (`kong migrations finish`) did not",
-                "Run `kong migrations finish` with Kong 2.8.x to complete the 2.8 migrations, then rehearse again.",
+                format!(
+                    "its `up` ran but its teardown never did, and no Kong from 2.0 on lists `{m}` \
+                     any more, so no `kong migrations finish` of 2.8.5 or 3.4.2 will ever run it"
+                ),
+                "Restore a backup taken before the interrupted upgrade, or finish it with the Kong release that shipped the migration, then upgrade to 2.8.5 and rehearse again.".to_string(),
             )
         };
         v.problems.push(
@@ -339,54 +450,15 @@ fn judge_subsystem(
         );
     }
 
-    // Order: 2.8 names in catalog order, and every 3.x name after all 2.8 names.
-    let pos28 = |m: &str| sub.executed_2_8.iter().position(|x| x == m);
-    let mut last: Option<(usize, &str)> = None;
-    let mut seen_3x: Option<&str> = None;
+    // Order inside `executed` is never a problem: Kong's `finish` appends each teardown's
+    // name when it completes, so every database upgraded across a teardown records them out
+    // of code order, and `State.load` only asks whether a name is recorded. Duplicates are
+    // noted.
     let mut dup = BTreeSet::new();
     let mut seen = BTreeSet::new();
     for m in &executed {
         if !seen.insert(*m) {
             dup.insert(*m);
-            continue;
-        }
-        if let Some(p) = pos28(m) {
-            if let Some(x) = seen_3x {
-                v.problems.push(
-                    Problem::new(
-                        Kind::OutOfOrder,
-                        format!(
-                            "`{name}`: 2.8 migration `{m}` is recorded after 3.x migration `{x}`; \
-                             2.8 and 3.x migrations are mixed"
-                        ),
-                    )
-                    .subsystem(name)
-                    .migration(m)
-                    .fix(ORDER_FIX),
-                );
-            }
-            if let Some((lp, lm)) = last {
-                if p < lp {
-                    v.problems.push(
-                        Problem::new(
-                            Kind::OutOfOrder,
-                            format!(
-                                "`{name}`: `{m}` is recorded after `{lm}`, but Kong runs `{m}` \
-                                 first (expected order: {})",
-                                list(&sub.executed_2_8)
-                            ),
-                        )
-                        .subsystem(name)
-                        .migration(m)
-                        .fix(ORDER_FIX),
-                    );
-                }
-            }
-            if last.is_none_or(|(lp, _)| p > lp) {
-                last = Some((p, m));
-            }
-        } else if is_3x(m) {
-            seen_3x.get_or_insert(m);
         }
     }
     if !dup.is_empty() {
@@ -396,24 +468,58 @@ fn judge_subsystem(
         ));
     }
 
-    // Gaps before the last recorded 2.8 migration; trailing ones mean an older release.
+    // What really makes Kong run the LTS sequence wrongly.
     let recorded: BTreeSet<&str> = executed.iter().chain(&pending).copied().collect();
-    let max = last.map(|(p, _)| p);
+    let last = row.last_executed.as_deref();
+    if let Some(l) = last.filter(|l| !recorded.contains(l)) {
+        let (what, fix) = if st.missing.iter().any(|m| m == l) {
+            (
+                format!(
+                    "Kong 3.4.2 classifies `{l}` as missing: `kong migrations up` and `finish` \
+                     never run a missing migration, and 3.4 nodes only log \"database is \
+                     missing some migrations\", so whatever `{l}` creates stays absent"
+                ),
+                format!("Find out whether `{l}` really ran: restore a backup whose schema_meta matches its schema, or record it only if its objects are all present, then rehearse again."),
+            )
+        } else {
+            (
+                format!(
+                    "Kong 3.4.2 does not list `{l}`, so it ignores last_executed and treats \
+                     every unrecorded migration as new: schema_meta was edited or comes from \
+                     another build"
+                ),
+                "Restore a backup whose schema_meta matches its schema, or set last_executed to the last recorded migration, then rehearse again.".to_string(),
+            )
+        };
+        v.problems.push(
+            Problem::new(
+                Kind::OutOfOrder,
+                format!("`{name}`: last_executed names `{l}`, which is not recorded in executed or pending; {what}"),
+            )
+            .subsystem(name)
+            .migration(l)
+            .fix(fix),
+        );
+    }
+    let pos28 = |m: &str| sub.executed_2_8.iter().position(|x| x == m);
+    let max = recorded.iter().filter_map(|m| pos28(m)).max();
     if let Some(max) = max {
         for m in &sub.executed_2_8[..max] {
-            if !recorded.contains(m.as_str()) {
+            if !recorded.contains(m.as_str()) && last != Some(m.as_str()) {
                 v.problems.push(
                     Problem::new(
                         Kind::OutOfOrder,
                         format!(
                             "`{name}`: `{m}` is not recorded, but the later `{}` is (a gap); \
-                             Kong would classify `{m}` as new and run it out of sequence",
+                             Kong 3.4.2 classifies `{m}` as new, so its `kong migrations up` \
+                             runs `{m}` again, before the 3.x migrations, on a schema that \
+                             later migrations already changed",
                             sub.executed_2_8[max]
                         ),
                     )
                     .subsystem(name)
                     .migration(m)
-                    .fix(ORDER_FIX),
+                    .fix(GAP_FIX),
                 );
             }
         }
@@ -421,7 +527,7 @@ fn judge_subsystem(
     let trailing: Vec<&str> = sub.executed_2_8[max.map_or(0, |m| m + 1)..]
         .iter()
         .map(String::as_str)
-        .filter(|m| !recorded.contains(m))
+        .filter(|m| !recorded.contains(m) && last != Some(*m))
         .collect();
     let any_3x = executed.iter().chain(&pending).any(|m| is_3x(m));
     if !trailing.is_empty() {
@@ -431,13 +537,15 @@ fn judge_subsystem(
                 Problem::new(
                     Kind::OutOfOrder,
                     format!(
-                        "`{name}`: 3.x migrations are recorded while the 2.8 migrations {} are not",
+                        "`{name}`: 3.x migrations are recorded while the 2.8 migrations {} are \
+                         not; Kong 3.4.2 classifies them as new and its `kong migrations up` \
+                         runs them now, after the 3.x migrations that depend on them",
                         list(&trailing)
                     ),
                 )
                 .subsystem(name)
                 .migration(trailing[0])
-                .fix(ORDER_FIX),
+                .fix(GAP_FIX),
             );
         } else if !applied.is_empty() {
             for (m, objs) in applied {
@@ -610,7 +718,7 @@ fn unrecorded_but_applied<'a>(
     out
 }
 
-const ORDER_FIX: &str = "Kong's runner would re-run the unrecorded migration out of sequence. Restore a consistent backup, or make schema_meta match what is really applied, then rehearse again.";
+const GAP_FIX: &str = "Make schema_meta say what is really applied: if the migration's objects are all present, its record was lost (restore a consistent backup, or re-record it with Kong 2.8.5); if they are absent, run it with Kong 2.8.5 (`kong migrations up`, then `finish`) before the LTS upgrade; then rehearse again.";
 const PARTIAL_FIX: &str = "Do not upgrade this database as it is: restore it from a backup taken before the interrupted migration, then rehearse again.";
 
 fn enterprise(rows: &[Row], schema: &Catalog) -> Option<Problem> {
@@ -650,7 +758,7 @@ fn enterprise(rows: &[Row], schema: &Catalog) -> Option<Problem> {
 }
 
 /// Kong's `State.load` classification of one subsystem against a code list.
-fn kong_state(name: &str, row: Option<&Row>, code: &[String]) -> SubsystemState {
+pub fn kong_state(name: &str, row: Option<&Row>, code: &[String]) -> SubsystemState {
     let executed = row.and_then(|r| r.executed.clone()).unwrap_or_default();
     let pending = row.and_then(|r| r.pending.clone()).unwrap_or_default();
     let mut st = SubsystemState {
@@ -660,6 +768,7 @@ fn kong_state(name: &str, row: Option<&Row>, code: &[String]) -> SubsystemState 
         pending: pending.clone(),
         new: vec![],
         missing: vec![],
+        history: vec![],
         verdict: "ok".into(),
     };
     let Some(row) = row else {
@@ -813,9 +922,67 @@ mod tests {
                 allow: &[],
             },
             Case {
-                name: "two core entries swapped",
+                name: "two core entries swapped: order is never a problem",
                 edit: |_, r, _| row(r, "core").executed.as_mut().unwrap().swap(3, 4),
-                expect: Some((Kind::OutOfOrder, "core", Some("005_120_to_130"))),
+                expect: None,
+                allow: &[],
+            },
+            Case {
+                name: "teardowns appended by finish (a database upgraded across them)",
+                edit: |_, r, _| {
+                    let core = row(r, "core");
+                    let ex = core.executed.as_mut().unwrap();
+                    for m in ["008_150_to_200", "009_200_to_210", "012_213_to_220"] {
+                        ex.retain(|x| x != m);
+                        ex.push(m.into());
+                    }
+                    core.last_executed = Some("012_213_to_220".into());
+                },
+                expect: None,
+                allow: &[],
+            },
+            Case {
+                name: "last_executed names a migration Kong classifies as missing",
+                edit: |_, r, _| {
+                    let core = row(r, "core");
+                    core.executed
+                        .as_mut()
+                        .unwrap()
+                        .retain(|m| m != "015_270_to_280");
+                    core.last_executed = Some("015_270_to_280".into());
+                },
+                expect: Some((Kind::OutOfOrder, "core", Some("015_270_to_280"))),
+                allow: &[],
+            },
+            Case {
+                name: "last_executed names a migration no Kong lists",
+                edit: |_, r, _| row(r, "core").last_executed = Some("999_edited".into()),
+                expect: Some((Kind::OutOfOrder, "core", Some("999_edited"))),
+                allow: &[],
+            },
+            Case {
+                name: "3.x recorded while a 2.8 migration is absent",
+                edit: |c, r, s| {
+                    let core = row(r, "core");
+                    let ex = core.executed.as_mut().unwrap();
+                    ex.retain(|m| m != "015_270_to_280");
+                    ex.push("016_280_to_300".into());
+                    core.last_executed = Some("016_280_to_300".into());
+                    apply_up(c, s, "core", "016_280_to_300");
+                },
+                expect: Some((Kind::OutOfOrder, "core", Some("015_270_to_280"))),
+                allow: &[],
+            },
+            Case {
+                name: "a history name nobody shipped is unknown",
+                edit: |_, r, _| {
+                    row(r, "acl")
+                        .executed
+                        .as_mut()
+                        .unwrap()
+                        .insert(1, "001_13_to_14".into())
+                },
+                expect: Some((Kind::UnknownMigration, "acl", Some("001_13_to_14"))),
                 allow: &[],
             },
             Case {
@@ -974,12 +1141,15 @@ mod tests {
                 &Observed {
                     schema_meta: Some(&rows),
                     catalog: &schema,
+                    plugins_in_use: None,
                 },
                 &cat,
                 &Options {
                     allow_unknown: c.allow.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
                 },
-            );
+            )
+            .unwrap();
             match c.expect {
                 None => assert!(v.eligible, "{}: {:#?}", c.name, v.problems),
                 Some((kind, sub, mig)) => {
@@ -1011,13 +1181,71 @@ mod tests {
             &Observed {
                 schema_meta: None,
                 catalog: &Catalog::default(),
+                plugins_in_use: None,
             },
             &cat,
             &Options::default(),
-        );
+        )
+        .unwrap();
         assert!(!v.eligible);
         assert_eq!(v.problems.len(), 1);
         assert_eq!(v.problems[0].kind, Kind::NotKong);
+    }
+
+    /// Databases born on 1.0.3, 1.5.1, 2.0.5 and 2.5.1 and upgraded to 2.8.5 by Kong itself
+    /// (rows replayed in schemas/kong-history): eligible, with 1.x's teardown names as history.
+    #[test]
+    fn kong_histories_are_eligible() {
+        let cat = lts();
+        let schema = schema_285(&cat);
+        for (tag, history) in [("1.0.3", 13), ("1.5.1", 13), ("2.0.5", 0), ("2.5.1", 0)] {
+            let rows = crate::kong::history::expected_schema_meta_after_285(tag).unwrap();
+            let v = judge(
+                &Observed {
+                    schema_meta: Some(&rows),
+                    catalog: &schema,
+                    plugins_in_use: None,
+                },
+                &cat,
+                &Options::default(),
+            )
+            .unwrap();
+            assert!(v.eligible, "born on {tag}: {:#?}", v.problems);
+            let names: usize = v.subsystems.iter().map(|s| s.history.len()).sum();
+            assert_eq!(names, history, "born on {tag}: {:#?}", v.subsystems);
+            assert!(v.subsystems.iter().all(|s| s.missing.is_empty()), "{tag}");
+        }
+    }
+
+    #[test]
+    fn a_restricted_plugin_list_judges_what_kong_loads() {
+        let mut cat = lts();
+        let plugins = Plugins::parse("key-auth, acl", "KONG_PLUGINS");
+        cat.restrict(&plugins);
+        let schema = schema_285(&lts());
+        let rows = rows_285(&lts());
+        let in_use = vec![("key-auth".to_string(), 3), ("oauth2".to_string(), 1)];
+        let v = judge(
+            &Observed {
+                schema_meta: Some(&rows),
+                catalog: &schema,
+                plugins_in_use: Some(&in_use),
+            },
+            &cat,
+            &Options {
+                plugins,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(v.problems.len(), 1, "{:#?}", v.problems);
+        assert_eq!(v.problems[0].kind, Kind::PluginNotLoaded);
+        assert!(v.problems[0].message.contains("oauth2"));
+        let oauth2 = v.subsystems.iter().find(|s| s.subsystem == "oauth2").unwrap();
+        assert_eq!(oauth2.verdict, "not_loaded");
+        assert!(oauth2.new.is_empty());
+        let key_auth = v.subsystems.iter().find(|s| s.subsystem == "key-auth").unwrap();
+        assert_eq!(key_auth.new, ["004_320_to_330"]);
     }
 
     #[test]

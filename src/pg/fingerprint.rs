@@ -1,10 +1,51 @@
 //! Facts about a database's contents that do not depend on Kong: whether every foreign key
-//! holds, and a content checksum per table.
+//! holds, and a content fingerprint per table. It never builds one value per table in SQL
+//! and never holds a table in memory: rows stream out of `COPY … TO STDOUT` in primary-key
+//! order and are hashed here, tables in parallel over several connections sharing one
+//! snapshot. Nothing here knows Kong's tables.
+//!
+//! A fingerprint is the row count, a checksum, and a list of at most [`MAX_CHUNKS`] chunk
+//! hashes with the keys of each chunk's first and last row, so that two fingerprints that
+//! differ say where: the first differing chunk names the rows, not just the table.
+//!
+//! What makes two databases hash the same: rows in primary-key order, text keys compared
+//! bytewise (`COLLATE "C"`) whatever the database's collation (a table without a primary
+//! key is ordered by its rows' text); each row in COPY's text form under pinned output
+//! settings ([`PIN_OUTPUT`](super::sql::fingerprint::PIN_OUTPUT): TimeZone, DateStyle,
+//! IntervalStyle, extra_float_digits, bytea_output), so neither the session's settings nor
+//! the physical order matter. Floating-point columns print differently before PostgreSQL 12;
+//! Kong has none.
+//!
+//! The chunks form a binary hash tree over leaves of [`LEAF_ROWS`] rows: a chunk is a tree
+//! node, its hash the leaf's xxh3-128, or `combine(left, right)` of its two halves (a lone
+//! left half is its parent). Big tables get bigger chunks (a higher level of the same tree),
+//! so memory stays flat at any size, and two fingerprints of different levels are compared
+//! by folding the finer one up ([`first_difference`]).
 
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use futures_util::{pin_mut, StreamExt};
+use serde::{Deserialize, Serialize};
 use tokio_postgres::{Client, GenericClient};
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
+use super::conn::ConnSpec;
+use super::quote_ident;
 use super::sql::fingerprint as sql;
 use crate::error::{Error, Result};
+
+/// Rows per leaf of the chunk tree.
+pub const LEAF_ROWS: u64 = 1024;
+/// At most this many chunks per table; past it, neighbouring chunks are merged.
+pub const MAX_CHUNKS: usize = 1024;
+/// Checksums name their hash, so one taken by an older version (an md5 over another text
+/// form) never compares equal, or unequal, by accident.
+pub const CHECKSUM_PREFIX: &str = "xxh3-128:";
+/// Longest key text kept for naming a row; longer keys are cut (they only name rows).
+const MAX_KEY_TEXT: usize = 200;
+/// Parallel fingerprint connections when the caller has no better number.
+pub const DEFAULT_WORKERS: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FkViolation {
@@ -72,71 +113,6 @@ pub async fn tables(client: &impl GenericClient) -> Result<Vec<String>> {
         .collect())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableFingerprint {
-    pub table: String,
-    pub rows: i64,
-    /// md5 over the rows' text form, sorted, so physical order does not matter.
-    pub checksum: String,
-}
-
-pub async fn fingerprint(client: &impl GenericClient, table: &str) -> Result<TableFingerprint> {
-    let (rows, checksum) = checksum(client, table, "t.*", "t").await?;
-    Ok(TableFingerprint {
-        table: table.to_string(),
-        rows,
-        checksum,
-    })
-}
-
-pub async fn fingerprints(client: &impl GenericClient) -> Result<Vec<TableFingerprint>> {
-    let mut out = Vec::new();
-    for t in tables(client).await? {
-        out.push(fingerprint(client, &t).await?);
-    }
-    Ok(out)
-}
-
-/// `count(*)` and an md5 over the rows' text form (sorted, so physical order is irrelevant),
-/// for `select_list` over `table` with an optional WHERE (or alias + WHERE) clause.
-pub async fn checksum(
-    c: &impl GenericClient,
-    table: &str,
-    select_list: &str,
-    filter: &str,
-) -> Result<(i64, String)> {
-    let q = sql::checksum(&crate::pg::quote_ident(table), select_list, filter);
-    let row = c
-        .query_one(&q, &[])
-        .await
-        .map_err(|e| Error::db(format!("cannot checksum table {table}"), e))?;
-    Ok((row.get(0), row.get(1)))
-}
-
-/// [`checksum`] of `schema.table`, whatever the search_path.
-pub async fn checksum_in(
-    c: &impl GenericClient,
-    schema: &str,
-    table: &str,
-    select_list: &str,
-    filter: &str,
-) -> Result<(i64, String)> {
-    let q = sql::checksum(
-        &format!(
-            "{}.{}",
-            crate::pg::quote_ident(schema),
-            crate::pg::quote_ident(table)
-        ),
-        select_list,
-        filter,
-    );
-    let row = c
-        .query_one(&q, &[])
-        .await
-        .map_err(|e| Error::db(format!("cannot checksum table {schema}.{table}"), e))?;
-    Ok((row.get(0), row.get(1)))
-}
-
 /// Constraints of the current schema left NOT VALID (a restore that skipped validation,
 /// or an `ADD CONSTRAINT ... NOT VALID` never validated).
 pub async fn not_valid_constraints(client: &impl GenericClient) -> Result<Vec<(String, String)>> {
@@ -147,4 +123,885 @@ pub async fn not_valid_constraints(client: &impl GenericClient) -> Result<Vec<(S
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Fingerprints
+
+/// A run of consecutive rows (in key order) and their hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    pub rows: u64,
+    /// Key of the chunk's first and last row, as text.
+    pub first: String,
+    pub last: String,
+    #[serde(with = "hex128")]
+    pub hash: u128,
+}
+
+/// A table's rows, chunked in key order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunks {
+    /// The key the rows are ordered by (primary-key columns; empty: the row text).
+    pub key: Vec<String>,
+    /// Rows of every chunk but the last.
+    pub rows_per_chunk: u64,
+    pub list: Vec<Chunk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableFingerprint {
+    pub table: String,
+    pub rows: i64,
+    /// `xxh3-128:` and the root of the chunk tree: equal exactly when the rows are.
+    pub checksum: String,
+    pub chunks: Chunks,
+}
+
+/// The primary key of a table, as the fingerprint orders by it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableKey {
+    pub columns: Vec<String>,
+    /// Per key column: compare with `COLLATE "C"` (a collatable column whose collation
+    /// does not already sort bytewise).
+    pub collate_c: Vec<bool>,
+    /// Size in pages, to schedule big tables first.
+    pub pages: i64,
+}
+
+/// What one fingerprint covers: `columns` of `schema.table` (hashed in this order), rows
+/// restricted by `filter` (SQL after `FROM table t`, e.g. `WHERE t.x IS NOT NULL`).
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub filter: String,
+    pub key: TableKey,
+}
+
+impl Scope {
+    fn from_clause(&self) -> String {
+        format!(
+            "{}.{} t {}",
+            quote_ident(&self.schema),
+            quote_ident(&self.table),
+            self.filter
+        )
+    }
+
+    /// The select list (hashed columns, then key columns that are not among them), the
+    /// ORDER BY, how many leading fields are hashed, and where the key fields are.
+    fn plan(&self) -> (String, String, usize, Vec<usize>) {
+        let mut fields: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("t.{}", quote_ident(c)))
+            .collect();
+        let hashed = fields.len();
+        let mut key_at = vec![];
+        for k in &self.key.columns {
+            match self.columns.iter().position(|c| c == k) {
+                Some(i) => key_at.push(i),
+                None => {
+                    key_at.push(fields.len());
+                    fields.push(format!("t.{}", quote_ident(k)));
+                }
+            }
+        }
+        let order = if self.key.columns.is_empty() {
+            // No key: the projected rows' own text is a total order; equal text, equal rows.
+            format!("ROW({})::text COLLATE \"C\"", fields[..hashed].join(", "))
+        } else {
+            self.key
+                .columns
+                .iter()
+                .zip(&self.key.collate_c)
+                .map(|(k, c)| {
+                    format!(
+                        "t.{}{}",
+                        quote_ident(k),
+                        if *c { " COLLATE \"C\"" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let select = if fields.is_empty() {
+            // A table without columns still has rows.
+            "''".to_string()
+        } else {
+            fields.join(", ")
+        };
+        (select, order, hashed, key_at)
+    }
+
+    fn copy_sql(&self) -> (String, usize, Vec<usize>) {
+        let (select, order, hashed, key_at) = self.plan();
+        (
+            sql::copy_ordered(&select, &self.from_clause(), &order),
+            hashed,
+            key_at,
+        )
+    }
+}
+
+/// Primary keys (and sizes) of every base table of `schema`.
+pub async fn table_keys(
+    client: &impl GenericClient,
+    schema: &str,
+) -> Result<BTreeMap<String, TableKey>> {
+    let default_is_c = default_collation_is_c(client).await?;
+    let rows = client
+        .query(sql::TABLE_KEYS, &[&schema])
+        .await
+        .map_err(|e| Error::db("cannot read the tables' primary keys", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let collations: Vec<String> = r.get(3);
+            (
+                r.get::<_, String>(0),
+                TableKey {
+                    columns: r.get(2),
+                    collate_c: collations
+                        .iter()
+                        .map(|c| match c.as_str() {
+                            "" | "C" | "POSIX" => false,
+                            "default" => !default_is_c,
+                            _ => true,
+                        })
+                        .collect(),
+                    pages: r.get(1),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Whether the database's default collation already sorts bytewise (libc C or POSIX), so
+/// an index on a text key can give the order without a sort.
+async fn default_collation_is_c(client: &impl GenericClient) -> Result<bool> {
+    let text: String = client
+        .query_one(sql::DEFAULT_COLLATION, &[])
+        .await
+        .map_err(|e| Error::db("cannot read the database's collation", e))?
+        .get(0);
+    let d: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Internal(format!("pg_database does not read as JSON: {e}")))?;
+    let provider = d["datlocprovider"].as_str().unwrap_or("c");
+    Ok(provider == "c" && matches!(d["datcollate"].as_str(), Some("C" | "POSIX")))
+}
+
+/// Streams `scope` through COPY on `client` and hashes it.
+pub async fn fingerprint_scope(client: &Client, scope: &Scope) -> Result<TableFingerprint> {
+    let (q, hashed, key_at) = scope.copy_sql();
+    let fail = |e| Error::db(format!("cannot fingerprint table {}", scope.table), e);
+    let stream = client.copy_out(q.as_str()).await.map_err(fail)?;
+    pin_mut!(stream);
+    let mut b = Builder::new(hashed, key_at);
+    let mut carry: Vec<u8> = vec![];
+    while let Some(msg) = stream.next().await {
+        let msg = msg.map_err(fail)?;
+        b.feed(&msg, &mut carry);
+    }
+    if !carry.is_empty() {
+        // COPY text ends every row with a newline; a tail without one is still a row.
+        let line = std::mem::take(&mut carry);
+        b.row(&line);
+    }
+    Ok(b.finish(&scope.table, scope.key.columns.clone()))
+}
+
+/// Fingerprints of every base table of the current schema over all its columns, one after
+/// the other on `client` (whose output settings this pins for the session).
+pub async fn fingerprints(client: &impl GenericClient) -> Result<Vec<TableFingerprint>> {
+    let schema = current_schema(client).await?;
+    let scopes = whole_tables(client, &schema).await?;
+    pin_output(client.client()).await?;
+    let mut out = Vec::new();
+    for t in tables(client).await? {
+        let scope = scopes.get(&t).ok_or_else(|| Error::Database {
+            context: format!("cannot fingerprint table {schema}.{t}"),
+            detail: "the table is not in the catalog".into(),
+        })?;
+        out.push(fingerprint_scope(client.client(), scope).await?);
+    }
+    Ok(out)
+}
+
+/// One table of the current schema, as [`fingerprints`] has it.
+pub async fn fingerprint(client: &impl GenericClient, table: &str) -> Result<TableFingerprint> {
+    let schema = current_schema(client).await?;
+    let scopes = whole_tables(client, &schema).await?;
+    let scope = scopes.get(table).ok_or_else(|| Error::Database {
+        context: format!("cannot fingerprint table {schema}.{table}"),
+        detail: "no such table".into(),
+    })?;
+    pin_output(client.client()).await?;
+    fingerprint_scope(client.client(), scope).await
+}
+
+/// Every base table of `schema` over all its columns, in column order, with its key: the
+/// scope a snapshot manifest records.
+pub async fn whole_tables(
+    client: &impl GenericClient,
+    schema: &str,
+) -> Result<BTreeMap<String, Scope>> {
+    let cat = super::catalog::read(client, schema).await?;
+    let keys = table_keys(client, schema).await?;
+    Ok(whole_table_scopes(&cat, &keys))
+}
+
+/// [`whole_tables`] from a catalog already read (in the same snapshot as `keys`).
+pub fn whole_table_scopes(
+    cat: &super::catalog::Catalog,
+    keys: &BTreeMap<String, TableKey>,
+) -> BTreeMap<String, Scope> {
+    cat.tables
+        .iter()
+        .map(|(name, t)| {
+            (
+                name.clone(),
+                Scope {
+                    schema: cat.schema.clone(),
+                    table: name.clone(),
+                    columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                    filter: String::new(),
+                    key: keys.get(name).cloned().unwrap_or_default(),
+                },
+            )
+        })
+        .collect()
+}
+
+async fn current_schema(client: &impl GenericClient) -> Result<String> {
+    Ok(client
+        .query_one(super::sql::session::CURRENT_SCHEMA, &[])
+        .await
+        .map_err(|e| Error::db("cannot read the current schema", e))?
+        .get(0))
+}
+
+/// Pins the output settings a row's text form depends on, for this session.
+pub async fn pin_output(client: &Client) -> Result<()> {
+    client
+        .batch_execute(sql::PIN_OUTPUT)
+        .await
+        .map_err(|e| Error::db("cannot pin the session's output settings", e))
+}
+
+/// A snapshot of `tx` other connections can adopt (`tx` must stay open while they do).
+pub async fn export_snapshot(tx: &impl GenericClient) -> Result<String> {
+    Ok(tx
+        .query_one(sql::EXPORT_SNAPSHOT, &[])
+        .await
+        .map_err(|e| Error::db("cannot export a snapshot for the fingerprint connections", e))?
+        .get(0))
+}
+
+/// Fingerprints every scope over `workers` connections to `spec`, each in a read-only
+/// transaction on `snapshot` (exported by a transaction that stays open meanwhile) when
+/// given. Big tables go first; results come back in the order of `scopes`.
+pub async fn fingerprint_all(
+    spec: &ConnSpec,
+    snapshot: Option<&str>,
+    scopes: Vec<Scope>,
+    workers: usize,
+) -> Result<Vec<TableFingerprint>> {
+    let n = scopes.len();
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let mut order: Vec<(usize, Scope)> = scopes.into_iter().enumerate().collect();
+    order.sort_by_key(|(_, s)| std::cmp::Reverse(s.key.pages));
+    let queue = Arc::new(Mutex::new(order.into_iter().collect::<VecDeque<_>>()));
+    let mut handles = vec![];
+    for _ in 0..workers.clamp(1, n) {
+        let (queue, spec, snapshot) = (queue.clone(), spec.clone(), snapshot.map(String::from));
+        handles.push(tokio::spawn(async move {
+            let client = spec.connect().await?;
+            pin_output(&client).await?;
+            client
+                .batch_execute(sql::BEGIN_SNAPSHOT)
+                .await
+                .map_err(|e| Error::db("cannot open a fingerprint transaction", e))?;
+            if let Some(id) = &snapshot {
+                client
+                    .batch_execute(&sql::set_snapshot(id))
+                    .await
+                    .map_err(|e| Error::db("cannot adopt the shared snapshot", e))?;
+            }
+            let mut done = vec![];
+            loop {
+                let next = queue.lock().expect("queue lock").pop_front();
+                let Some((i, scope)) = next else { break };
+                done.push((i, fingerprint_scope(&client, &scope).await?));
+            }
+            // Read-only: nothing to commit; the connection closes with the client.
+            Ok::<_, Error>(done)
+        }));
+    }
+    let mut out: Vec<Option<TableFingerprint>> = vec![None; n];
+    let mut first_err = None;
+    for h in handles {
+        match h.await {
+            Ok(Ok(done)) => {
+                for (i, fp) in done {
+                    out[i] = Some(fp);
+                }
+            }
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(e) => {
+                first_err.get_or_insert(Error::Internal(format!(
+                    "a fingerprint worker panicked: {e}"
+                )));
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    out.into_iter()
+        .map(|f| f.ok_or_else(|| Error::Internal("a fingerprint was never computed".into())))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparing
+
+/// Where two fingerprints of the same scope first differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// Index of the first differing chunk, at the common chunk size.
+    pub index: usize,
+    pub rows_per_chunk: u64,
+    /// That chunk on each side (None: that side has no rows there).
+    pub want: Option<Chunk>,
+    pub got: Option<Chunk>,
+    pub key: Vec<String>,
+}
+
+impl Difference {
+    /// The first row number (0-based, in key order) of the differing chunk.
+    pub fn first_row(&self) -> u64 {
+        self.index as u64 * self.rows_per_chunk
+    }
+
+    /// "rows with id from A to B" for people.
+    pub fn describe(&self) -> String {
+        let key = if self.key.is_empty() {
+            "row text".to_string()
+        } else {
+            self.key.join(", ")
+        };
+        let range = |c: &Chunk| {
+            if c.first == c.last {
+                c.first.clone()
+            } else {
+                format!("{} … {}", c.first, c.last)
+            }
+        };
+        match (&self.want, &self.got) {
+            (Some(w), Some(g)) if w.first == g.first && w.last == g.last => format!(
+                "the first difference is among the {} rows with {key} {}",
+                w.rows,
+                range(w)
+            ),
+            (Some(w), Some(g)) => format!(
+                "the first difference is among the rows with {key} {} (expected) / {} (found)",
+                range(w),
+                range(g)
+            ),
+            (Some(w), None) => format!("rows with {key} {} are missing", range(w)),
+            (None, Some(g)) => format!("rows with {key} {} are extra", range(g)),
+            (None, None) => "the checksums differ".to_string(),
+        }
+    }
+}
+
+/// The first chunk where `want` and `got` differ, after folding the finer list up to the
+/// coarser chunk size; None when the lists agree (or have no common chunk size).
+pub fn first_difference(want: &Chunks, got: &Chunks) -> Option<Difference> {
+    if want.rows_per_chunk == 0 && got.rows_per_chunk == 0 {
+        return None;
+    }
+    let size = want.rows_per_chunk.max(got.rows_per_chunk);
+    let w = fold_to(want, size)?;
+    let g = fold_to(got, size)?;
+    let n = w.len().max(g.len());
+    (0..n)
+        .find(|&i| w.get(i) != g.get(i))
+        .map(|i| Difference {
+            index: i,
+            rows_per_chunk: size,
+            want: w.get(i).cloned(),
+            got: g.get(i).cloned(),
+            key: if want.key.is_empty() {
+                got.key.clone()
+            } else {
+                want.key.clone()
+            },
+        })
+}
+
+/// The chunks of `c` at chunk size `size` (a power-of-two multiple of its own).
+fn fold_to(c: &Chunks, size: u64) -> Option<Vec<Chunk>> {
+    let mut list = c.list.clone();
+    let mut at = c.rows_per_chunk.max(LEAF_ROWS);
+    if list.is_empty() {
+        return Some(list);
+    }
+    while at < size {
+        list = fold_once(list);
+        at *= 2;
+    }
+    (at == size).then_some(list)
+}
+
+fn fold_once(list: Vec<Chunk>) -> Vec<Chunk> {
+    let mut out = Vec::with_capacity(list.len().div_ceil(2));
+    let mut it = list.into_iter();
+    while let Some(a) = it.next() {
+        out.push(match it.next() {
+            Some(b) => combine(a, b),
+            None => a,
+        });
+    }
+    out
+}
+
+fn combine(a: Chunk, b: Chunk) -> Chunk {
+    let mut buf = [0u8; 32];
+    buf[..16].copy_from_slice(&a.hash.to_le_bytes());
+    buf[16..].copy_from_slice(&b.hash.to_le_bytes());
+    Chunk {
+        rows: a.rows + b.rows,
+        first: a.first,
+        last: b.last,
+        hash: xxh3_128(&buf),
+    }
+}
+
+/// One row that differs between two sides, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowDifference {
+    pub key: String,
+    /// `changed`, `missing` (only on the expected side) or `extra` (only on the other).
+    pub what: &'static str,
+}
+
+/// Reads the first differing chunk of `scope` again on both sides, row by row, and names up
+/// to `limit` rows that differ. Both sides must hold the data the fingerprints were taken
+/// of (two live databases); the window read is two chunks long, so memory stays flat.
+pub async fn locate(
+    want: &Client,
+    want_scope: &Scope,
+    got: &Client,
+    got_scope: &Scope,
+    diff: &Difference,
+    limit: usize,
+) -> Result<Vec<RowDifference>> {
+    let window = diff.rows_per_chunk * 2;
+    let (a, b) = tokio::join!(
+        window_rows(want, want_scope, diff.first_row(), window),
+        window_rows(got, got_scope, diff.first_row(), window)
+    );
+    let (a, b) = (a?, b?);
+    let mut out = vec![];
+    let (mut i, mut j) = (0, 0);
+    while out.len() < limit && (i < a.len() || j < b.len()) {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x.0 == y.0 => {
+                if x.1 != y.1 {
+                    out.push(RowDifference {
+                        key: x.0.clone(),
+                        what: "changed",
+                    });
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) => {
+                if key_less(&x.0, &y.0) {
+                    out.push(RowDifference {
+                        key: x.0.clone(),
+                        what: "missing",
+                    });
+                    i += 1;
+                } else {
+                    out.push(RowDifference {
+                        key: y.0.clone(),
+                        what: "extra",
+                    });
+                    j += 1;
+                }
+            }
+            (Some(x), None) => {
+                out.push(RowDifference {
+                    key: x.0.clone(),
+                    what: "missing",
+                });
+                i += 1;
+            }
+            (None, Some(y)) => {
+                out.push(RowDifference {
+                    key: y.0.clone(),
+                    what: "extra",
+                });
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Key text order as the fingerprint's ORDER BY has it, for the keys that occur in
+/// practice: numbers by value, everything else bytewise (uuids, `COLLATE "C"` text).
+fn key_less(a: &str, b: &str) -> bool {
+    match (a.parse::<i128>(), b.parse::<i128>()) {
+        (Ok(x), Ok(y)) => x < y,
+        _ => a.as_bytes() < b.as_bytes(),
+    }
+}
+
+/// (key, row hash) of `limit` rows from row `offset` on, in key order.
+async fn window_rows(
+    client: &Client,
+    scope: &Scope,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<(String, u128)>> {
+    let (select, order, hashed, key_at) = scope.plan();
+    let q = sql::copy_window(&select, &scope.from_clause(), &order, offset, limit);
+    let fail = |e| Error::db(format!("cannot read table {} again", scope.table), e);
+    pin_output(client).await?;
+    let stream = client.copy_out(q.as_str()).await.map_err(fail)?;
+    pin_mut!(stream);
+    let mut out = vec![];
+    let mut carry = vec![];
+    while let Some(msg) = stream.next().await {
+        let msg = msg.map_err(fail)?;
+        carry.extend_from_slice(&msg);
+        while let Some(nl) = memchr::memchr(b'\n', &carry) {
+            let line: Vec<u8> = carry.drain(..=nl).collect();
+            let line = &line[..line.len() - 1];
+            let (end, key) = split_row(line, hashed, &key_at);
+            out.push((key_text(&key), xxh3_128(&line[..end])));
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// The hash tree, built while rows stream
+
+#[derive(Debug)]
+struct Node {
+    level: u32,
+    chunk: Chunk,
+}
+
+struct Builder {
+    hashed: usize,
+    key_at: Vec<usize>,
+    leaf: Xxh3,
+    leaf_rows: u64,
+    leaf_first: String,
+    last_key: Vec<u8>,
+    /// Partial nodes below `level`, levels strictly decreasing from the bottom.
+    stack: Vec<Node>,
+    /// Complete nodes of `level`, in order.
+    done: Vec<Chunk>,
+    level: u32,
+    rows: u64,
+}
+
+impl Builder {
+    fn new(hashed: usize, key_at: Vec<usize>) -> Self {
+        Builder {
+            hashed,
+            key_at,
+            leaf: Xxh3::new(),
+            leaf_rows: 0,
+            leaf_first: String::new(),
+            last_key: vec![],
+            stack: vec![],
+            done: vec![],
+            level: 0,
+            rows: 0,
+        }
+    }
+
+    /// One COPY message: whole rows as PostgreSQL sends them, or any split of the stream.
+    fn feed(&mut self, msg: &[u8], carry: &mut Vec<u8>) {
+        let mut rest = msg;
+        if !carry.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                Some(nl) => {
+                    carry.extend_from_slice(&rest[..nl]);
+                    let line = std::mem::take(carry);
+                    self.row(&line);
+                    rest = &rest[nl + 1..];
+                }
+                None => {
+                    carry.extend_from_slice(rest);
+                    return;
+                }
+            }
+        }
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            self.row(&rest[..nl]);
+            rest = &rest[nl + 1..];
+        }
+        carry.extend_from_slice(rest);
+    }
+
+    fn row(&mut self, line: &[u8]) {
+        let (end, key) = split_row(line, self.hashed, &self.key_at);
+        self.leaf.update(&line[..end]);
+        self.leaf.update(b"\n");
+        if self.leaf_rows == 0 {
+            self.leaf_first = key_text(&key);
+        }
+        self.last_key.clear();
+        for (i, k) in key.iter().enumerate() {
+            if i > 0 {
+                self.last_key.extend_from_slice(b", ");
+            }
+            self.last_key.extend_from_slice(k);
+        }
+        self.leaf_rows += 1;
+        self.rows += 1;
+        if self.leaf_rows == LEAF_ROWS {
+            self.close_leaf();
+        }
+    }
+
+    fn close_leaf(&mut self) {
+        let chunk = Chunk {
+            rows: self.leaf_rows,
+            first: std::mem::take(&mut self.leaf_first),
+            last: cut(String::from_utf8_lossy(&self.last_key).into_owned()),
+            hash: self.leaf.digest128(),
+        };
+        self.leaf.reset();
+        self.leaf_rows = 0;
+        self.push(Node { level: 0, chunk });
+    }
+
+    fn push(&mut self, mut n: Node) {
+        loop {
+            if n.level == self.level {
+                self.done.push(n.chunk);
+                if self.done.len() > MAX_CHUNKS {
+                    self.raise();
+                }
+                return;
+            }
+            match self.stack.last() {
+                Some(top) if top.level == n.level => {
+                    let top = self.stack.pop().expect("just seen");
+                    n = Node {
+                        level: n.level + 1,
+                        chunk: combine(top.chunk, n.chunk),
+                    };
+                }
+                _ => {
+                    self.stack.push(n);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One level up: neighbours merge; an odd last node waits for its right half.
+    fn raise(&mut self) {
+        let old = std::mem::take(&mut self.done);
+        let odd = old.len() % 2 == 1;
+        let mut folded = fold_once(old);
+        if odd {
+            let last = folded.pop().expect("odd, so not empty");
+            self.stack.insert(
+                0,
+                Node {
+                    level: self.level,
+                    chunk: last,
+                },
+            );
+        }
+        self.done = folded;
+        self.level += 1;
+    }
+
+    fn finish(mut self, table: &str, key: Vec<String>) -> TableFingerprint {
+        if self.leaf_rows > 0 {
+            self.close_leaf();
+        }
+        loop {
+            if let Some(mut acc) = self.stack.pop() {
+                while let Some(below) = self.stack.pop() {
+                    acc.chunk = combine(below.chunk, acc.chunk);
+                }
+                self.done.push(acc.chunk);
+            }
+            if self.done.len() <= MAX_CHUNKS {
+                break;
+            }
+            self.raise();
+        }
+        let root = if self.done.is_empty() {
+            xxh3_128(b"")
+        } else {
+            let mut l = self.done.clone();
+            while l.len() > 1 {
+                l = fold_once(l);
+            }
+            l[0].hash
+        };
+        TableFingerprint {
+            table: table.to_string(),
+            rows: self.rows as i64,
+            checksum: format!("{CHECKSUM_PREFIX}{root:032x}"),
+            chunks: Chunks {
+                key,
+                rows_per_chunk: LEAF_ROWS << self.level,
+                list: self.done,
+            },
+        }
+    }
+}
+
+/// The end of the hashed fields and the key fields of one COPY text row.
+fn split_row<'a>(line: &'a [u8], hashed: usize, key_at: &[usize]) -> (usize, Vec<&'a [u8]>) {
+    let need = key_at.iter().copied().max().map_or(0, |m| m + 1).max(hashed);
+    let mut bounds = Vec::with_capacity(need + 1);
+    bounds.push(0usize);
+    for tab in memchr::memchr_iter(b'\t', line) {
+        if bounds.len() > need {
+            break;
+        }
+        bounds.push(tab + 1);
+    }
+    let field = |i: usize| -> &'a [u8] {
+        let start = bounds.get(i).copied().unwrap_or(line.len());
+        let end = bounds.get(i + 1).map_or(line.len(), |b| b - 1);
+        &line[start.min(end)..end]
+    };
+    let end = if hashed == 0 {
+        0
+    } else {
+        bounds.get(hashed).map_or(line.len(), |b| b - 1)
+    };
+    (end, key_at.iter().map(|&i| field(i)).collect())
+}
+
+fn key_text(fields: &[&[u8]]) -> String {
+    let mut s = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&String::from_utf8_lossy(f));
+    }
+    cut(s)
+}
+
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_KEY_TEXT {
+        let mut at = MAX_KEY_TEXT;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+        s.push('…');
+    }
+    s
+}
+
+mod hex128 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:032x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        let s = String::deserialize(d)?;
+        u128::from_str_radix(&s, 16).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(rows: u64) -> TableFingerprint {
+        let mut b = Builder::new(2, vec![0]);
+        let mut carry = vec![];
+        for i in 0..rows {
+            b.feed(format!("{i}\tv{i}\n").as_bytes(), &mut carry);
+        }
+        b.finish("t", vec!["id".into()])
+    }
+
+    #[test]
+    fn big_tables_get_bigger_chunks_and_the_same_root_as_folding() {
+        let small = build(5000);
+        assert_eq!(small.chunks.rows_per_chunk, LEAF_ROWS);
+        assert_eq!(small.chunks.list.len(), 5);
+        assert_eq!(small.chunks.list[4].rows, 5000 - 4 * 1024);
+        let rows = LEAF_ROWS * MAX_CHUNKS as u64 * 2 + 77;
+        let big = build(rows);
+        assert!(big.chunks.list.len() <= MAX_CHUNKS);
+        assert_eq!(big.chunks.rows_per_chunk, LEAF_ROWS * 4);
+        assert_eq!(
+            big.chunks.list.iter().map(|c| c.rows).sum::<u64>(),
+            rows,
+            "every row is in one chunk"
+        );
+        assert_eq!(big.chunks.list[0].first, "0");
+        assert_eq!(big.chunks.list.last().unwrap().last, (rows - 1).to_string());
+    }
+
+    #[test]
+    fn the_first_difference_is_named_across_chunk_sizes() {
+        let a = build(LEAF_ROWS * MAX_CHUNKS as u64 + 5);
+        let mut b = Builder::new(2, vec![0]);
+        let mut carry = vec![];
+        for i in 0..LEAF_ROWS * MAX_CHUNKS as u64 - 3 {
+            let v = if i == 5000 { "changed".to_string() } else { format!("v{i}") };
+            b.feed(format!("{i}\t{v}\n").as_bytes(), &mut carry);
+        }
+        let b = b.finish("t", vec!["id".into()]);
+        assert_ne!(a.chunks.rows_per_chunk, b.chunks.rows_per_chunk);
+        let d = first_difference(&a.chunks, &b.chunks).unwrap();
+        let w = d.want.clone().unwrap();
+        assert!(w.first.parse::<u64>().unwrap() <= 5000);
+        assert!(w.last.parse::<u64>().unwrap() >= 5000);
+        assert!(first_difference(&a.chunks, &a.chunks).is_none());
+    }
+
+    #[test]
+    fn rows_split_across_messages_hash_the_same() {
+        let whole = build(3000);
+        let mut b = Builder::new(2, vec![0]);
+        let mut carry = vec![];
+        let text: String = (0..3000).map(|i| format!("{i}\tv{i}\n")).collect();
+        for part in text.as_bytes().chunks(7) {
+            b.feed(part, &mut carry);
+        }
+        assert_eq!(b.finish("t", vec!["id".into()]), whole);
+    }
+
+    #[test]
+    fn only_the_hashed_fields_count() {
+        let (end, key) = split_row(b"a\tb\tk", 2, &[2]);
+        assert_eq!((end, key), (3, vec![&b"k"[..]]));
+        let (end, key) = split_row(b"a\tb", 2, &[0]);
+        assert_eq!((end, key), (3, vec![&b"a"[..]]));
+    }
 }

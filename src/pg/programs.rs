@@ -1,4 +1,8 @@
-//! PostgreSQL's own pg_dump and pg_restore; never a re-implementation of them.
+//! PostgreSQL's own pg_dump and pg_restore; never a re-implementation of them. Each is pointed
+//! at its database with exactly the tool's connection settings (TLS included), and what it
+//! prints is shown without passwords or row values. Plain-SQL
+//! dumps are not restored with psql, which would run any meta-command they hold: see
+//! `pg::plain_sql`.
 //!
 //! Dump files are mode 0600 from their first byte and appear under their final name only
 //! when complete.
@@ -11,6 +15,17 @@ use std::process::{Command, Stdio};
 use crate::error::{Error, Result};
 use crate::pg::conn::ConnSpec;
 
+/// Points a client program at `spec` and nothing else: every libpq variable inherited from
+/// the caller is removed first (a PGSERVICE or PGSSLMODE of the shell would otherwise win
+/// over the tool's settings), then the spec's own settings are set, TLS included.
+fn connect_to(cmd: &mut Command, spec: &ConnSpec) {
+    for var in crate::pg::conn::libpq_env_vars() {
+        cmd.env_remove(var);
+    }
+    cmd.envs(spec.libpq_env());
+    cmd.arg(format!("--dbname={}", spec.dbname_arg()));
+}
+
 pub fn pg_dump_custom(pg_dump: &Path, source: &ConnSpec, out: &Path) -> Result<u64> {
     let tmp = partial_path(out);
     let _ = std::fs::remove_file(&tmp);
@@ -20,9 +35,10 @@ pub fn pg_dump_custom(pg_dump: &Path, source: &ConnSpec, out: &Path) -> Result<u
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| Error::io("cannot create the dump file", &tmp, e))?;
-    let output = Command::new(pg_dump)
-        .args(["--format=custom", "--no-owner", "--no-privileges"])
-        .envs(source.libpq_env())
+    let mut cmd = Command::new(pg_dump);
+    cmd.args(["--format=custom", "--no-owner", "--no-privileges"]);
+    connect_to(&mut cmd, source);
+    let output = cmd
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(Stdio::piped())
@@ -40,6 +56,7 @@ pub fn pg_dump_custom(pg_dump: &Path, source: &ConnSpec, out: &Path) -> Result<u
         return Err(tool_failed(
             pg_dump,
             &output,
+            source,
             "pg_dump must be at least as new as the server it dumps; check the \
                   connection and the free space where the file is written",
         ));
@@ -62,12 +79,12 @@ fn partial_path(out: &Path) -> PathBuf {
 /// restore error is a failure, never a warning. Ownership and grants are not restored (the
 /// throwaway has none of production's roles).
 pub fn pg_restore(pg_restore: &Path, dump: &Path, target: &ConnSpec, jobs: u32) -> Result<()> {
-    let output = Command::new(pg_restore)
-        .args(["--exit-on-error", "--no-owner", "--no-privileges"])
-        .arg(format!("--jobs={}", jobs.max(1)))
-        .arg(format!("--dbname={}", target.dbname))
+    let mut cmd = Command::new(pg_restore);
+    cmd.args(["--exit-on-error", "--no-owner", "--no-privileges"])
+        .arg(format!("--jobs={}", jobs.max(1)));
+    connect_to(&mut cmd, target);
+    let output = cmd
         .arg(dump)
-        .envs(target.libpq_env())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -77,6 +94,7 @@ pub fn pg_restore(pg_restore: &Path, dump: &Path, target: &ConnSpec, jobs: u32) 
         return Err(tool_failed(
             pg_restore,
             &output,
+            target,
             "check that the file is a complete pg_dump custom or directory archive \
                   (`pg_restore --list FILE`) and that pg_restore is at least as new as the \
                   pg_dump that wrote it",
@@ -112,9 +130,9 @@ pub async fn pg_dump_directory(
         .arg(format!("--snapshot={snapshot_id}"))
         .arg(format!("--jobs={}", jobs.max(1)))
         .arg(format!("--compress={compress}"))
-        .arg(format!("--file={}", out.display()))
-        .envs(source.libpq_env())
-        .stdin(Stdio::null())
+        .arg(format!("--file={}", out.display()));
+    connect_to(cmd.as_std_mut(), source);
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     // SAFETY: umask is async-signal-safe; it runs in the child between fork and exec.
@@ -132,29 +150,9 @@ pub async fn pg_dump_directory(
         return Err(tool_failed(
             pg_dump,
             &output,
+            source,
             "check the connection and the free space where the snapshot is written; \
                   pg_dump must be at least as new as the server",
-        ));
-    }
-    Ok(())
-}
-
-/// Restores a plain-SQL dump with psql, stopping at the first error.
-pub fn psql_restore(psql: &Path, dump: &Path, target: &ConnSpec) -> Result<()> {
-    let output = Command::new(psql)
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
-        .arg(dump)
-        .envs(target.libpq_env())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| Error::io("cannot run", psql, e))?;
-    if !output.status.success() {
-        return Err(tool_failed(
-            psql,
-            &output,
-            "the SQL dump does not restore cleanly; see the first error",
         ));
     }
     Ok(())
@@ -184,13 +182,47 @@ pub fn pg_restore_read_through(pg_restore: &Path, dump: &Path) -> Option<String>
 }
 
 /// A PostgreSQL client program exited with a failure: its stderr names the cause.
-fn tool_failed(tool: &Path, output: &std::process::Output, fix: &'static str) -> Error {
+fn tool_failed(
+    tool: &Path,
+    output: &std::process::Output,
+    spec: &ConnSpec,
+    fix: &'static str,
+) -> Error {
     Error::ExternalTool {
         tool: tool.display().to_string(),
         status: output.status.to_string(),
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        stderr: private_stderr(&String::from_utf8_lossy(&output.stderr), spec)
+            .trim()
+            .to_string(),
         fix,
     }
+}
+
+/// A client program's stderr as the tool shows it: never a password, and the server's
+/// `DETAIL:` lines (which can quote row values, credentials included) only with `-v`, as for
+/// the tool's own server errors.
+fn private_stderr(stderr: &str, spec: &ConnSpec) -> String {
+    let text = spec.redact(stderr);
+    if crate::error::verbose() {
+        return text;
+    }
+    let mut hidden = false;
+    let mut out: Vec<&str> = vec![];
+    for line in text.lines() {
+        if line.trim_start().starts_with("DETAIL:") {
+            hidden = true;
+            continue;
+        }
+        out.push(line);
+    }
+    let mut s = out.join("\n");
+    if hidden {
+        s.push_str(
+            "\n(the server's DETAIL lines are not shown because they can quote row values; \
+             rerun with -v to see them)",
+        );
+    }
+    s
 }
 
 /// Size of a dump file, or of all files of a directory-format dump.
@@ -217,12 +249,11 @@ pub fn pg_restore_into_existing(
     target: &ConnSpec,
     extra: &[&str],
 ) -> Result<(Option<i32>, String)> {
-    let out = Command::new(pg_restore)
-        .args(["--no-owner", "--no-privileges"])
-        .args(extra)
-        .arg(format!("--dbname={}", target.dbname))
+    let mut cmd = Command::new(pg_restore);
+    cmd.args(["--no-owner", "--no-privileges"]).args(extra);
+    connect_to(&mut cmd, target);
+    let out = cmd
         .arg(dump)
-        .envs(target.libpq_env())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -230,6 +261,6 @@ pub fn pg_restore_into_existing(
         .map_err(|e| Error::io("cannot run", pg_restore, e))?;
     Ok((
         out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        private_stderr(&String::from_utf8_lossy(&out.stderr), target),
     ))
 }

@@ -102,12 +102,56 @@ pub mod fingerprint {
           WHERE n.nspname = current_schema() AND NOT k.convalidated
           ORDER BY 1, 2";
 
-    /// `count(*)` and an md5 over the rows' text form, sorted so physical order is
-    /// irrelevant; `table` is already quoted (and qualified where needed).
-    pub fn checksum(table: &str, select_list: &str, filter: &str) -> String {
+    /// Output settings pinned on every connection that fingerprints: a row's text form must
+    /// not depend on the server's, the database's or the role's defaults.
+    pub const PIN_OUTPUT: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; \
+         SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'";
+
+    /// A fingerprint worker's transaction: one snapshot, nothing written. The snapshot to
+    /// share follows with [`set_snapshot`], as the transaction's first statement.
+    pub const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+    /// Adopts a snapshot exported by another session (`pg_export_snapshot()`).
+    pub fn set_snapshot(id: &str) -> String {
+        format!("SET TRANSACTION SNAPSHOT '{}'", id.replace('\'', "''"))
+    }
+
+    /// A snapshot of the current transaction that other sessions can adopt.
+    pub const EXPORT_SNAPSHOT: &str = "SELECT pg_export_snapshot()";
+
+    /// The current database's default collation, as a JSON object (its columns differ
+    /// between PostgreSQL versions: `datlocprovider` exists from 15 on).
+    pub const DEFAULT_COLLATION: &str = "SELECT (to_jsonb(d) - 'datacl')::text \
+         FROM pg_database d WHERE d.datname = current_database()";
+
+    /// Per base table of schema `$1`: its size in pages (big tables are scheduled first),
+    /// and its primary key's columns in key order, each with its collation's name ('' when
+    /// the type is not collatable).
+    pub const TABLE_KEYS: &str = "
+    SELECT c.relname::text, c.relpages::bigint,
+           coalesce(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}'),
+           coalesce(array_agg(coalesce(co.collname::text, '') ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}')
+      FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+      LEFT JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) ON true
+      LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+      LEFT JOIN pg_collation co ON co.oid = a.attcollation
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+     GROUP BY c.relname, c.relpages";
+
+    /// The rows of one table streamed in a total order, as COPY text: `select` and `order`
+    /// are built from quoted names, `from` is the quoted, qualified table with alias `t`
+    /// and its optional WHERE clause.
+    pub fn copy_ordered(select: &str, from: &str, order: &str) -> String {
+        format!("COPY (SELECT {select} FROM {from} ORDER BY {order}) TO STDOUT")
+    }
+
+    /// The same rows as [`copy_ordered`] from row `offset` on, at most `limit` of them: the
+    /// window in which two fingerprints first differ, read again row by row.
+    pub fn copy_window(select: &str, from: &str, order: &str, offset: u64, limit: u64) -> String {
         format!(
-            "SELECT count(*), coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text COLLATE \"C\")), '')
-               FROM (SELECT {select_list} FROM {table} {filter}) r"
+            "COPY (SELECT {select} FROM {from} ORDER BY {order} OFFSET {offset} LIMIT {limit}) TO STDOUT"
         )
     }
 
@@ -129,6 +173,15 @@ pub mod session {
     /// A snapshot pg_dump can share, and the server's version in the same round trip.
     pub const EXPORT_SNAPSHOT: &str = "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int";
     pub const TERMINATE_OTHERS: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()";
+    /// Sent on every connection the tool opens: the settings that change how values print as
+    /// text, so checksums and manifests mean the same whatever the server, database or role
+    /// defaults are (`ALTER DATABASE … SET timezone` included).
+    pub const PIN_OUTPUT_SETTINGS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; \
+         SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'";
+    /// `target_session_attrs`: is the session read-only, is the server a standby.
+    pub const TRANSACTION_READ_ONLY: &str =
+        "SELECT current_setting('transaction_read_only') = 'on'";
+    pub const IN_RECOVERY: &str = "SELECT pg_is_in_recovery()";
 
     /// `name` unquoted; these quote it.
     pub fn create_database(name: &str) -> String {
@@ -158,4 +211,96 @@ pub mod session {
     pub fn set_search_path(schema: &str) -> String {
         format!("SET search_path TO {}", crate::pg::quote_ident(schema))
     }
+}
+
+/// The forecast (`rehearsal::forecast`): watching the migration's locks from a second
+/// connection, the traffic 2.8 nodes send meanwhile, and the interrupted-copy comparison.
+pub mod forecast {
+    /// The migration connection's backend and the schema it migrates.
+    pub const BACKEND: &str = "SELECT pg_backend_pid(), coalesce(current_schema(), 'public')::text";
+
+    /// Ends the calling session as a lost socket would: an open transaction rolls back.
+    pub const TERMINATE_SELF: &str = "SELECT pg_terminate_backend(pg_backend_pid())";
+
+    /// Tables of schema `$1` (those a step can lock; a table created by an uncommitted
+    /// transaction is invisible here, as it is to every other session).
+    pub const TABLES: &str = "SELECT c.relname::text FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')";
+
+    /// Granted table locks of backend `$1` on tables of schema `$2`.
+    pub const LOCKS_OF_BACKEND: &str = "SELECT c.relname::text, l.mode
+      FROM pg_locks l
+      JOIN pg_class c ON c.oid = l.relation
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE l.pid = $1 AND l.locktype = 'relation' AND l.granted
+       AND c.relkind IN ('r', 'p') AND n.nspname = $2";
+
+    /// A string literal for the simple-query protocol (standard_conforming_strings is on
+    /// since PostgreSQL 9.1, so only quotes need doubling).
+    pub fn literal(s: &str) -> String {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+
+    /// One page of an entity table as a 2.8 node's DAO reads it when it rebuilds the
+    /// router, the plugins iterator or the balancer (`table` unquoted).
+    pub fn page(table: &str) -> String {
+        format!(
+            "SELECT * FROM {} ORDER BY \"id\" LIMIT 1000",
+            crate::pg::quote_ident(table)
+        )
+    }
+
+    /// 2.8's cluster_events poll (kong/cluster_events/strategies/postgres.lua), every
+    /// `db_update_frequency` seconds on every node.
+    pub const CLUSTER_EVENTS_POLL: &str = "SELECT \"id\", \"node_id\", \"channel\", \"data\",
+           EXTRACT(EPOCH FROM \"at\"  AT TIME ZONE 'UTC') AS \"at\",
+           EXTRACT(EPOCH FROM \"nbf\" AT TIME ZONE 'UTC') AS \"nbf\",
+           EXTRACT(EPOCH FROM CURRENT_TIMESTAMP(3) AT TIME ZONE 'UTC') AS \"now\"
+      FROM \"cluster_events\"
+     WHERE \"channel\" IN ('invalidations')
+       AND \"at\" > CURRENT_TIMESTAMP(3) AT TIME ZONE 'UTC' - INTERVAL '5 seconds'
+       AND \"at\" <= CURRENT_TIMESTAMP(3) AT TIME ZONE 'UTC'
+  ORDER BY \"at\"
+     LIMIT 1000";
+
+    /// A key the key-auth lookup can ask for.
+    pub const SOME_KEYAUTH_KEY: &str = "SELECT key FROM keyauth_credentials WHERE key IS NOT NULL LIMIT 1";
+
+    /// key-auth's credential lookup on a cache miss (`key` already a literal).
+    pub fn keyauth_lookup(key: &str) -> String {
+        format!("SELECT * FROM \"keyauth_credentials\" WHERE \"key\" = {key} LIMIT 1")
+    }
+
+    /// rate-limiting's `policy = cluster` increment as 2.8 sends it, rolled back: it waits
+    /// for the same locks as the real upsert but leaves the rehearsal's data untouched.
+    pub const RATELIMITING_INCREMENT: &str = "BEGIN;
+      INSERT INTO \"ratelimiting_metrics\" (\"identifier\", \"period\", \"period_date\", \"service_id\", \"route_id\", \"value\", \"ttl\")
+           VALUES ('kong-rehearse-workload', 'second', date_trunc('second', CURRENT_TIMESTAMP AT TIME ZONE 'UTC'),
+                   '00000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-000000000000', 1,
+                   CURRENT_TIMESTAMP AT TIME ZONE 'UTC' + INTERVAL '1 second')
+      ON CONFLICT (\"identifier\", \"period\", \"period_date\", \"service_id\", \"route_id\") DO UPDATE
+              SET \"value\" = \"ratelimiting_metrics\".\"value\" + EXCLUDED.\"value\";
+      ROLLBACK;";
+
+    /// What Kong's cluster_mutex does when the migration callback failed: it removes the
+    /// `migrations` lock (on a new connection) before the command exits.
+    pub const RELEASE_KONG_LOCK: &str = "DELETE FROM locks WHERE key = 'migrations'";
+
+    /// Rows of `table` (quoted) as JSON over `select_list`, keyed by the text of `key`.
+    pub fn rows_as_json(table: &str, select_list: &str, key: &str) -> String {
+        format!("SELECT ({key})::text, to_jsonb(r)::text FROM (SELECT {select_list} FROM {table}) r")
+    }
+
+    /// Routes with a path prefixed twice (`~~`).
+    pub const DOUBLE_TILDE_ROUTES: &str =
+        "SELECT count(*) FROM routes WHERE EXISTS (SELECT 1 FROM unnest(paths) p WHERE p LIKE '~~%')";
+
+    /// The recovery for route paths prefixed twice by a rerun of 016's up_f: one `~` off
+    /// every path that starts with `~~` (2.8 paths all start with `/`, so no legitimate
+    /// path does), keeping the order of the array.
+    pub const FIX_DOUBLE_TILDE: &str = "UPDATE routes SET paths = ARRAY(
+        SELECT CASE WHEN p LIKE '~~%' THEN substr(p, 2) ELSE p END
+          FROM unnest(paths) WITH ORDINALITY AS u(p, n) ORDER BY n)
+     WHERE EXISTS (SELECT 1 FROM unnest(paths) p WHERE p LIKE '~~%')";
 }

@@ -967,4 +967,39 @@ mod tests {
         );
         assert_eq!(line(x), 3);
     }
+
+    #[test]
+    fn credentials_in_the_file_are_never_in_a_finding() {
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/declarative/kong-2x-secrets.yaml"
+        ));
+        let f = lint_declarative(text, "kong-2x-secrets.yaml").unwrap();
+        // The headers given as arrays are reported by name …
+        let x = find(
+            &f,
+            "http-log-headers-array",
+            "services[0].plugins[0].config.headers.Authorization",
+        );
+        let array_key = text
+            .lines()
+            .position(|l| l.trim() == "Authorization:")
+            .unwrap();
+        assert_eq!(line(x), array_key + 1);
+        find(
+            &f,
+            "http-log-headers-array",
+            "plugins[0].config.headers.Authorization",
+        );
+        // … and no token, password, key or secret of the file is anywhere in the findings.
+        let everything = format!(
+            "{}\n{}",
+            serde_json::to_string(&f).unwrap(),
+            f.iter()
+                .map(Finding::to_text)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(!everything.contains("s3cr3t"), "{everything}");
+    }
 }

@@ -232,4 +232,21 @@ mod tests {
         });
         assert!(d.to_text().starts_with("k.yaml:7: routes[0]: [warning"));
     }
+
+    #[test]
+    fn rows_have_an_id_and_a_field_places_do_not() {
+        let r = Entity::Plugin {
+            id: "p1".into(),
+            name: Some("http-log".into()),
+            scope: None,
+            field: Some("config.headers.X".into()),
+        };
+        assert_eq!((r.id(), r.field()), (Some("p1"), Some("config.headers.X")));
+        let d = Entity::File {
+            file: "k.yaml".into(),
+            yaml_path: "plugins[0]".into(),
+            line: 3,
+        };
+        assert_eq!((d.id(), d.field()), (None, None));
+    }
 }

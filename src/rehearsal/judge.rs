@@ -19,17 +19,24 @@ pub(crate) async fn judge(
     golden: Option<&(Catalog, Vec<Row>)>,
 ) -> Result<Next<String>> {
     let t0 = Instant::now();
-    let insp = inspect::inspect(tw.target(), None).await?;
+    if let Some(schema) = ctx.opts.schema.as_deref().filter(|s| *s != "public") {
+        kong_search_path(tw.target(), schema).await?;
+    }
+    // Kong runs the migrations of loaded plugins only; every later phase walks this catalog.
+    ctx.cat.restrict(&ctx.opts.plugins);
+    let insp = inspect::inspect(tw.target(), ctx.opts.schema.as_deref()).await?;
     let mut verdict = state::judge(
         &state::Observed {
             schema_meta: insp.rows.as_deref(),
             catalog: &insp.catalog,
+            plugins_in_use: insp.plugins_in_use.as_deref(),
         },
         &ctx.cat,
         &state::Options {
             allow_unknown: ctx.opts.allow_unknown.clone(),
+            plugins: ctx.opts.plugins.clone(),
         },
-    );
+    )?;
     if let Some((_, rows)) = golden {
         relax_for_real_kong(&mut verdict, rows);
     }
@@ -41,6 +48,22 @@ pub(crate) async fn judge(
         return Ok(Next::Stop(Exit::NotEligible));
     }
     Ok(Next::Go(insp.schema))
+}
+
+/// Kong's connections to a pg_schema other than `public` start with `SET SCHEMA '<schema>'`
+/// (kong/db/strategies/postgres/connector.lua), so its unqualified migration SQL and the
+/// `sync_tags` trigger resolve there. The throwaway's database gets the same search_path, so
+/// every later connection of the rehearsal (the runner's included) sees what Kong sees.
+async fn kong_search_path(target: &crate::pg::conn::ConnSpec, schema: &str) -> Result<()> {
+    let client = target.connect().await?;
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET search_path TO {}",
+            crate::pg::quote_ident(&target.dbname),
+            crate::pg::quote_ident(schema)
+        ))
+        .await
+        .map_err(|e| crate::error::Error::db(format!("cannot point the throwaway at schema {schema}"), e))
 }
 
 /// With a real Kong binary, what the built-in catalog cannot judge is Kong's to run: an

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::before::Captured;
+use super::forecast;
 use super::verify::{self, MetaExpectation};
 use super::{Ctx, Next, Report};
 use crate::error::{Exit, Result};
@@ -27,28 +28,47 @@ pub(crate) async fn up_and_finish(
                 *ctx.report.quirks.entry(q.clone()).or_default() += n;
             }
         }
-        return Ok(Next::Go(()));
+        return Ok(timed_out(ctx));
     }
     if let Next::Stop(exit) = finish(ctx, cap).await? {
         return Ok(Next::Stop(exit));
     }
     verify_finish(ctx, cap, schema, meta_finish).await?;
-    Ok(Next::Go(()))
+    Ok(timed_out(ctx))
 }
 
+/// A step that outlasted --db-timeout ran to its end here, so the rest was still
+/// rehearsed; production's migration would have stopped at it, so the run fails as a
+/// failed migration does.
+fn timed_out(ctx: &Ctx<'_>) -> Next<()> {
+    if ctx.report.problems.iter().any(|p| p.kind == Kind::DbTimeout) {
+        Next::Stop(Exit::MigrationFailed)
+    } else {
+        Next::Go(())
+    }
+}
+
+/// One of Kong's two commands, watched by the forecast (locks, --db-timeout, 2.8 traffic).
 async fn run_phase(ctx: &mut Ctx<'_>, cap: &Captured, phase: &'static str) -> Result<Next<()>> {
     let t0 = Instant::now();
+    let watch = forecast::Watch::start(ctx, cap, phase).await?;
     let runner = Builtin {
         catalog: &ctx.cat,
         progress: ctx.progress,
     };
     let target = cap_target(ctx, cap);
-    let res: std::result::Result<Vec<StepLog>, RunError> = match (&ctx.kong, target) {
-        (None, _) if phase == "up" => runner.up(&cap.client).await,
-        (None, _) => runner.finish(&cap.client).await,
+    let mut res: std::result::Result<Vec<StepLog>, RunError> = match (&ctx.kong, target) {
+        (None, _) if phase == "up" => runner.up_with(&cap.client, watch.hooks()).await,
+        (None, _) => runner.finish_with(&cap.client, watch.hooks()).await,
         (Some(k), Some(spec)) => k.run_phase(&spec, phase, &mut ctx.report.kong_output).await,
         (Some(_), None) => unreachable!("cap_target is Some whenever a Kong binary runs"),
     };
+    let mut logs: Vec<&mut StepLog> = match &mut res {
+        Ok(logs) => logs.iter_mut().collect(),
+        Err(RunError::Failed(f)) => f.completed.iter_mut().chain([&mut f.step]).collect(),
+        Err(RunError::Env(_)) => vec![],
+    };
+    watch.end(ctx, &mut logs).await?;
     match res {
         Ok(logs) => {
             ctx.report.migrations.extend(logs);

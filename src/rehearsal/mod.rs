@@ -6,6 +6,7 @@
 //! module only sequences the phases: no SQL, no client programs.
 
 mod before;
+pub mod forecast;
 mod hazards;
 mod judge;
 mod migrate;
@@ -54,6 +55,12 @@ pub struct Options {
     pub rollback: Vec<rollback::Method>,
     /// Runtime hazards fail the run (exit 3) instead of being warnings.
     pub strict: bool,
+    /// What Kong 3.4 loads (`plugins` / KONG_PLUGINS): only those subsystems migrate.
+    pub plugins: crate::kong::plugins::Plugins,
+    /// Kong's pg_schema, when it is not `public` (default: a snapshot manifest's schema).
+    pub schema: Option<String>,
+    /// --db-timeout, --workload, --interrupt.
+    pub forecast: forecast::Options,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +111,9 @@ pub struct Report {
     pub rollback_recommendation: Option<String>,
     /// What migrates cleanly but behaves differently on 3.4 (warnings unless --strict).
     pub runtime_hazards: Vec<crate::preflight::Finding>,
+    /// `db_timeout_s`, `workload[]`, `interrupts[]`.
+    #[serde(flatten)]
+    pub forecast: forecast::Forecast,
     #[serde(skip)]
     pub exit: Option<Exit>,
 }
@@ -201,6 +211,7 @@ pub async fn rehearse(
     );
     let expect = before::expected_meta(&ctx, &before.state, golden.as_ref());
     let migrated = migrate::up_and_finish(&mut ctx, &mut before, &schema, &expect).await?;
+    forecast::interrupts(&mut ctx, tw, &restored.dump).await?;
     drop(before.client);
     rollback::rollbacks(&mut ctx, tw, &restored.dump, &schema, &before.state).await?;
     if let Next::Stop(exit) = migrated {

@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::kong::schema_meta;
 use crate::pg::catalog;
 use crate::pg::conn::ConnSpec;
-use crate::pg::fingerprint::checksum;
+use crate::pg::fingerprint::{self, Scope};
 use crate::pg::programs;
-use crate::rehearsal::verify::{select_list, Before};
+use crate::rehearsal::verify::Before;
 use crate::report::{Kind, Problem};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -153,25 +153,46 @@ pub async fn compare_with_before(
             .object("table schema_meta"),
         );
     }
+    // Every table the rollback kept with the columns it had, fingerprinted in parallel in
+    // the order the "before" side was, and compared chunk by chunk.
+    let (mut names, mut scopes) = (vec![], vec![]);
     for (name, st) in &before.tables {
-        if !now.has_table(name) {
+        let Some(t) = now.tables.get(name) else {
             continue; // reported by the catalog diff
+        };
+        if !st.columns.iter().all(|c| t.columns.iter().any(|x| &x.name == c)) {
+            continue; // a lost column is reported by the catalog diff
         }
-        let (rows, sum) = checksum(&client, name, &select_list(&st.columns), "").await?;
+        names.push(name);
+        scopes.push(Scope {
+            schema: schema.to_string(),
+            table: name.clone(),
+            columns: st.columns.clone(),
+            filter: String::new(),
+            key: before.keys.get(name).cloned().unwrap_or_default(),
+        });
+    }
+    let fps = fingerprint::fingerprint_all(target, None, scopes, fingerprint::DEFAULT_WORKERS).await?;
+    for (name, got) in names.into_iter().zip(fps) {
+        let st = &before.tables[name];
+        let rows = got.rows;
+        let at = fingerprint::first_difference(&st.chunks, &got.chunks)
+            .map(|d| format!("; {}", d.describe()))
+            .unwrap_or_default();
         if rows != st.rows {
             out.push(
                 Problem::new(
                     Kind::Partial,
                     format!(
-                        "after the rollback, table {name} has {rows} rows; {} before the upgrade",
+                        "after the rollback, table {name} has {rows} rows; {} before the upgrade{at}",
                         st.rows
                     ),
                 )
                 .object(format!("table {name}")),
             );
-        } else if sum != st.checksum {
+        } else if got.checksum != st.checksum {
             out.push(
-                Problem::new(Kind::Partial, format!("after the rollback, table {name} holds different contents than before the upgrade"))
+                Problem::new(Kind::Partial, format!("after the rollback, table {name} holds different contents than before the upgrade{at}"))
                     .object(format!("table {name}")),
             );
         }

@@ -6,43 +6,60 @@
 //! everything else must be byte-identical.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
 
+use futures_util::{pin_mut, TryStreamExt};
 use serde::Serialize;
-use tokio_postgres::Client;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Transaction};
 use uuid::Uuid;
 
+use crate::backup::manifest::TableEntry;
 use crate::error::{Error, Result};
 use crate::kong::lts::LtsCatalog;
 use crate::kong::schema_meta::{self, Row};
 use crate::kong::transforms;
 use crate::pg::catalog::{self, Catalog, Change};
-use crate::pg::fingerprint::checksum;
+use crate::pg::conn::ConnSpec;
+use crate::pg::fingerprint::{self, Chunks, Scope, TableFingerprint, TableKey};
 use crate::pg::quote_ident;
 use crate::report::{Kind, Problem};
 
 /// Tables whose contents the checks handle by rule, or not at all.
 const BOOKKEEPING: &[&str] = &["schema_meta", "locks"];
 
+/// Rows named one by one per check; past it, one more problem gives the total.
+pub const MAX_LISTED: usize = 20;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TableState {
     pub rows: i64,
     pub checksum: String,
     pub columns: Vec<String>,
+    /// Chunk hashes in key order: where a later difference first shows.
+    #[serde(skip)]
+    pub chunks: Chunks,
 }
 
-/// The database right before migrating (on the throwaway copy), in one snapshot.
+/// The database right before migrating (on the throwaway copy), in one snapshot. Nothing
+/// in it grows with the data but the chunk lists (at most `fingerprint::MAX_CHUNKS` per
+/// table); the rewritten columns wait on disk.
 pub struct Before {
     pub catalog: Catalog,
     pub tables: BTreeMap<String, TableState>,
     pub schema_meta: Vec<Row>,
-    pub routes: BTreeMap<Uuid, Option<Vec<String>>>,
-    pub plugins: BTreeMap<Uuid, (String, serde_json::Value)>,
-    /// Rows 3.0's teardown keeps in `targets`, and their checksum over the 2.8 columns.
-    pub targets_kept: (i64, String),
+    /// routes.paths and plugins.config as they were, in id order, on disk.
+    pub rewritten: Rewritten,
+    /// Rows 3.0's teardown keeps in `targets`, and their fingerprint over the 2.8 columns.
+    pub targets_kept: TableFingerprint,
     /// `tags` as it should read after 016 moves vault tags to `sm_vaults`.
-    pub tags_expected: (i64, String),
+    pub tags_expected: TableFingerprint,
     /// routes without `paths`, plugins without `config`: what must not change at all.
-    pub without_rewritten: BTreeMap<String, String>,
+    pub without_rewritten: BTreeMap<String, TableFingerprint>,
+    /// The primary keys the rows were ordered by: the end state is read in the same order.
+    pub keys: BTreeMap<String, TableKey>,
+    /// The throwaway, for the checks' own fingerprint connections.
+    pub target: ConnSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,104 +81,272 @@ pub fn select_list(cols: &[String]) -> String {
         .join(", ")
 }
 
-const SURVIVING_TARGETS: &str = "t1 WHERE NOT EXISTS (SELECT 1 FROM targets t2
-    WHERE t1.created_at < t2.created_at AND t1.upstream_id = t2.upstream_id AND t1.target = t2.target)";
+/// Targets 016's teardown keeps: the newest per (upstream, target); `t` is `targets`.
+fn surviving_targets(schema: &str) -> String {
+    format!(
+        "WHERE NOT EXISTS (SELECT 1 FROM {}.targets t2 WHERE t.created_at < t2.created_at \
+         AND t.upstream_id = t2.upstream_id AND t.target = t2.target)",
+        quote_ident(schema)
+    )
+}
 
-/// `known`: per-table (rows, checksum) already recorded for exactly this data (a snapshot
-/// manifest); those tables are not counted again.
+/// Tags that stay after 016's teardown: not those of the targets it deletes; `t` is `tags`.
+fn surviving_tags(schema: &str, has_targets: bool) -> String {
+    if !has_targets {
+        return String::new();
+    }
+    format!(
+        "WHERE t.entity_id NOT IN (SELECT t1.id FROM {s}.targets t1 WHERE EXISTS (SELECT 1 \
+         FROM {s}.targets t2 WHERE t1.created_at < t2.created_at AND t1.upstream_id = \
+         t2.upstream_id AND t1.target = t2.target))",
+        s = quote_ident(schema)
+    )
+}
+
+fn scope(schema: &str, table: &str, columns: Vec<String>, filter: String, key: TableKey) -> Scope {
+    Scope {
+        schema: schema.to_string(),
+        table: table.to_string(),
+        columns,
+        filter,
+        key,
+    }
+}
+
+/// What one fingerprint of `capture_before` is for.
+enum Slot {
+    Table(String),
+    TargetsKept,
+    TagsExpected,
+    Without(String),
+}
+
+/// `known`: per-table fingerprints already recorded for exactly this data (a snapshot
+/// manifest, format 2 on); those tables are not read again. Everything else is
+/// fingerprinted over several connections to `target` sharing this snapshot, while the
+/// rewritten columns stream to disk on this one.
 pub async fn capture_before(
     client: &mut Client,
+    target: &ConnSpec,
     schema: &str,
-    known: Option<&BTreeMap<String, (i64, String)>>,
+    known: Option<&BTreeMap<String, TableEntry>>,
 ) -> Result<Before> {
     let tx = crate::pg::conn::read_only_snapshot(client).await?;
     let catalog = catalog::read(&tx, schema).await?;
+    let keys = fingerprint::table_keys(&tx, schema).await?;
+    let key = |t: &str| keys.get(t).cloned().unwrap_or_default();
     let mut tables = BTreeMap::new();
+    let (mut scopes, mut slots) = (vec![], vec![]);
     for (name, t) in &catalog.tables {
         let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
-        let (rows, sum) = match known.and_then(|k| k.get(name)) {
-            Some(k) => k.clone(),
-            None => checksum(&tx, name, &select_list(&columns), "").await?,
-        };
-        tables.insert(
-            name.clone(),
-            TableState {
-                rows,
-                checksum: sum,
-                columns,
-            },
-        );
+        let recorded = known.and_then(|k| k.get(name)).and_then(|e| {
+            let chunks = e.chunks.clone()?;
+            e.checksum
+                .starts_with(fingerprint::CHECKSUM_PREFIX)
+                .then(|| (e.rows, e.checksum.clone(), chunks))
+        });
+        match recorded {
+            Some((rows, checksum, chunks)) => {
+                tables.insert(
+                    name.clone(),
+                    TableState {
+                        rows,
+                        checksum,
+                        columns,
+                        chunks,
+                    },
+                );
+            }
+            None => {
+                scopes.push(scope(schema, name, columns, String::new(), key(name)));
+                slots.push(Slot::Table(name.clone()));
+            }
+        }
+    }
+    if let Some(t) = catalog.tables.get("targets") {
+        let cols = t.columns.iter().map(|c| c.name.clone()).collect();
+        scopes.push(scope(
+            schema,
+            "targets",
+            cols,
+            surviving_targets(schema),
+            key("targets"),
+        ));
+        slots.push(Slot::TargetsKept);
+    }
+    // sync_tags follows the rows: the tags of the targets 016's teardown deletes go with
+    // them. Copying the vaults to sm_vaults fires sync_tags too, but its upsert only updates
+    // `tags` on conflict, so those rows keep entity_name 'vaults_beta' (a Kong quirk).
+    if catalog.has_table("tags") {
+        let cols = ["entity_id", "entity_name", "tags"].map(String::from).to_vec();
+        let filter = surviving_tags(schema, catalog.has_table("targets"));
+        scopes.push(scope(schema, "tags", cols, filter, key("tags")));
+        slots.push(Slot::TagsExpected);
+    }
+    for name in ["routes", "plugins"] {
+        if let Some(t) = catalog.tables.get(name) {
+            let skip = rewritten_column(name);
+            let cols = t
+                .columns
+                .iter()
+                .map(|c| c.name.clone())
+                .filter(|c| c != skip)
+                .collect();
+            scopes.push(scope(schema, name, cols, String::new(), key(name)));
+            slots.push(Slot::Without(name.to_string()));
+        }
     }
     let schema_meta = schema_meta::read(&tx)
         .await
         .map_err(|e| Error::db("cannot read schema_meta", e))?;
-    let mut routes = BTreeMap::new();
-    if catalog.has_table("routes") {
-        for r in tx
-            .query("SELECT id, paths FROM routes", &[])
-            .await
-            .map_err(|e| Error::db("cannot read routes", e))?
-        {
-            routes.insert(r.get(0), r.get(1));
-        }
-    }
-    let mut plugins = BTreeMap::new();
-    if catalog.has_table("plugins") {
-        for r in tx
-            .query("SELECT id, name, config FROM plugins", &[])
-            .await
-            .map_err(|e| Error::db("cannot read plugins", e))?
-        {
-            plugins.insert(r.get(0), (r.get(1), r.get(2)));
-        }
-    }
-    let targets_kept = match tables.get("targets") {
-        Some(t) => {
-            let cols = t
-                .columns
-                .iter()
-                .map(|c| format!("t1.{}", quote_ident(c)))
-                .collect::<Vec<_>>();
-            checksum(&tx, "targets", &cols.join(", "), SURVIVING_TARGETS).await?
-        }
-        None => (0, String::new()),
-    };
-    // sync_tags follows the rows: the tags of the targets 016's teardown deletes go with
-    // them. Copying the vaults to sm_vaults fires sync_tags too, but its upsert only updates
-    // `tags` on conflict, so those rows keep entity_name 'vaults_beta' (a Kong quirk).
-    let tags_expected = if catalog.has_table("tags") {
-        let deleted_targets = if catalog.has_table("targets") {
-            "WHERE entity_id NOT IN (SELECT t1.id FROM targets t1 WHERE EXISTS (SELECT 1 FROM targets t2
-               WHERE t1.created_at < t2.created_at AND t1.upstream_id = t2.upstream_id AND t1.target = t2.target))"
-        } else {
-            ""
-        };
-        checksum(&tx, "tags", "entity_id, entity_name, tags", deleted_targets).await?
-    } else {
-        (0, String::new())
-    };
-    let mut without_rewritten = BTreeMap::new();
-    for name in ["routes", "plugins"] {
-        if let Some(t) = tables.get(name) {
-            let skip = rewritten_column(name);
-            let cols: Vec<String> = t.columns.iter().filter(|c| *c != skip).cloned().collect();
-            let (_, sum) = checksum(&tx, name, &select_list(&cols), "").await?;
-            without_rewritten.insert(name.to_string(), sum);
-        }
-    }
+    let snapshot = fingerprint::export_snapshot(&tx).await?;
+    let (fps, rewritten) = tokio::join!(
+        fingerprint::fingerprint_all(
+            target,
+            Some(&snapshot),
+            scopes,
+            fingerprint::DEFAULT_WORKERS
+        ),
+        Rewritten::capture(&tx, schema, &catalog)
+    );
+    let (fps, rewritten) = (fps?, rewritten?);
     tx.rollback()
         .await
         .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
+    let empty = |t: &str| TableFingerprint {
+        table: t.to_string(),
+        rows: 0,
+        checksum: String::new(),
+        chunks: Chunks::default(),
+    };
+    let (mut targets_kept, mut tags_expected) = (empty("targets"), empty("tags"));
+    let mut without_rewritten = BTreeMap::new();
+    for (slot, fp) in slots.into_iter().zip(fps) {
+        match slot {
+            Slot::Table(name) => {
+                let columns = catalog.tables[&name]
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect();
+                tables.insert(
+                    name,
+                    TableState {
+                        rows: fp.rows,
+                        checksum: fp.checksum,
+                        columns,
+                        chunks: fp.chunks,
+                    },
+                );
+            }
+            Slot::TargetsKept => targets_kept = fp,
+            Slot::TagsExpected => tags_expected = fp,
+            Slot::Without(name) => {
+                without_rewritten.insert(name, fp);
+            }
+        }
+    }
     Ok(Before {
         without_rewritten,
         catalog,
         tables,
         schema_meta,
-        routes,
-        plugins,
+        rewritten,
         targets_kept,
         tags_expected,
+        keys,
+        target: target.clone(),
     })
+}
+
+/// The before side of the two columns the sequence rewrites row by row (routes.paths,
+/// plugins.config): one JSON line per row in id order, in a private temporary directory.
+/// The end state is compared with it while both stream, so neither table is ever held in
+/// memory.
+pub struct Rewritten {
+    dir: tempfile::TempDir,
+}
+
+type RouteLine = (Uuid, Option<Vec<String>>);
+type PluginLine = (Uuid, String, serde_json::Value);
+
+fn no_params() -> impl ExactSizeIterator<Item = &'static (dyn ToSql + Sync)> {
+    std::iter::empty()
+}
+
+impl Rewritten {
+    async fn capture(tx: &Transaction<'_>, schema: &str, cat: &Catalog) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("kong-rehearse-before-")
+            .tempdir()
+            .map_err(|e| Error::io("cannot create a temporary directory", "/tmp", e))?;
+        let s = quote_ident(schema);
+        if cat.has_table("routes") {
+            let q = format!("SELECT id, paths FROM {s}.routes ORDER BY id");
+            spill(tx, &q, &dir.path().join("routes"), |r| {
+                serde_json::to_vec(&(r.get::<_, Uuid>(0), r.get::<_, Option<Vec<String>>>(1)))
+            })
+            .await?;
+        }
+        if cat.has_table("plugins") {
+            let q = format!("SELECT id, name, config FROM {s}.plugins ORDER BY id");
+            spill(tx, &q, &dir.path().join("plugins"), |r| {
+                serde_json::to_vec(&(
+                    r.get::<_, Uuid>(0),
+                    r.get::<_, String>(1),
+                    r.get::<_, serde_json::Value>(2),
+                ))
+            })
+            .await?;
+        }
+        Ok(Rewritten { dir })
+    }
+
+    /// The rows of `name` as they were, in id order (none when the table did not exist).
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<impl Iterator<Item = Result<T>>> {
+        let path = self.dir.path().join(name);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => Some(std::io::BufReader::new(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
+        };
+        Ok(file.into_iter().flat_map(|f| f.lines()).map(move |l| {
+            let l = l.map_err(|e| Error::io("cannot read", &path, e))?;
+            serde_json::from_str(&l)
+                .map_err(|e| Error::Internal(format!("a spilled row does not read back: {e}")))
+        }))
+    }
+}
+
+/// Streams the rows of `q` into `path`, one JSON line each.
+async fn spill(
+    tx: &Transaction<'_>,
+    q: &str,
+    path: &std::path::Path,
+    line: impl Fn(&tokio_postgres::Row) -> serde_json::Result<Vec<u8>>,
+) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io("cannot create", path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    let rows = tx
+        .query_raw(q, no_params())
+        .await
+        .map_err(|e| Error::db("cannot read the rewritten columns", e))?;
+    pin_mut!(rows);
+    while let Some(r) = rows
+        .try_next()
+        .await
+        .map_err(|e| Error::db("cannot read the rewritten columns", e))?
+    {
+        let mut bytes =
+            line(&r).map_err(|e| Error::Internal(format!("a row does not serialize: {e}")))?;
+        bytes.push(b'\n');
+        w.write_all(&bytes)
+            .map_err(|e| Error::io("cannot write", path, e))?;
+    }
+    w.flush().map_err(|e| Error::io("cannot write", path, e))
 }
 
 /// Tables the whole sequence drops (up and teardown), and those dropped already by `up`.
@@ -204,10 +389,19 @@ pub async fn after_up(
     let mut problems = vec![];
     let mut warnings = vec![];
     for ch in catalog::diff(&before.catalog, &now) {
-        if ch.change != "removed" && ch.object != "column order" {
+        // `up` only adds, except what it is declared to drop or replace; column position is
+        // never a difference (a database born on Kong 1.x has its own).
+        if ch.change == "added" || ch.object == "column order" {
             continue;
         }
         let table = ch.table.clone().unwrap_or_default();
+        if ch.change == "changed"
+            && cat
+                .touched_by(ch.object, ch.table.as_deref(), &ch.name)
+                .is_some()
+        {
+            continue;
+        }
         if dropped_in_up.contains(&table) {
             if ch.object == "table" {
                 warnings.push(format!(
@@ -254,21 +448,29 @@ pub async fn after_up(
         .map_err(|e| Error::db("cannot read schema_meta", e))?;
     problems.extend(expected_meta.check("up", &meta));
     if now.has_table("routes") {
+        // The first few by id, and how many in all: the list stays short at any size.
+        let (mut listed, mut all) = (Listed::new(), 0);
         for r in tx
             .query(
-                "SELECT id::text, p FROM routes, unnest(paths) p WHERE p LIKE '~~%'",
+                &format!(
+                    "SELECT id::text, p, count(*) OVER () FROM routes, unnest(paths) p \
+                     WHERE p LIKE '~~%' ORDER BY id, p LIMIT {MAX_LISTED}"
+                ),
                 &[],
             )
             .await
             .map_err(|e| Error::db("cannot read routes", e))?
         {
-            let (id, p): (String, String) = (r.get(0), r.get(1));
-            problems.push(
+            let (id, p, total): (String, String, i64) = (r.get(0), r.get(1), r.get(2));
+            all = total as usize;
+            listed.push(|| {
                 Problem::new(Kind::ContentMismatch, format!("route {id} has path `{p}`: a regex path was prefixed with `~` twice"))
                     .object(format!("routes {id}"))
-                    .fix("The path migration ran twice (a re-run `up --force`, or a database that already had `~` paths): restore the routes from the pre-upgrade backup."),
-            );
+                    .fix("The path migration ran twice (a re-run `up --force`, or a database that already had `~` paths): restore the routes from the pre-upgrade backup.")
+            });
         }
+        listed.total = listed.total.max(all);
+        problems.extend(listed.into_problems("route paths prefixed with `~` twice", "table routes"));
     }
     tx.rollback()
         .await
@@ -383,23 +585,32 @@ pub async fn after_finish(
     let mut problems = vec![];
     let mut warnings = vec![];
 
-    let key = |c: &Change| (c.change, c.object, c.table.clone(), c.name.clone());
-    let drift: BTreeSet<_> = drift_285.iter().map(key).collect();
-    let mut reference = reference_342.clone();
+    let end = expected_end_state(reference_342, drift_285, &before.catalog, cat);
+    let mut reference = end.catalog;
     reference.schema = now.schema.clone();
-    let changes = catalog::diff(&reference, &now);
+    for held in &end.held {
+        warnings.push(format!("held unchanged from the source: {held}"));
+    }
+    let changes: Vec<Change> = catalog::diff(&reference, &now)
+        .into_iter()
+        .filter(|c| c.object != "column order")
+        .collect();
     for ch in &changes {
-        if drift.contains(&key(ch)) {
-            warnings.push(format!(
-                "carried over from the source's drift from stock 2.8.5: {}",
-                ch.describe()
-            ));
-            continue;
-        }
+        let what = match end.touched.iter().find(|t| t.0 == (ch.object, ch.table.clone(), ch.name.clone())) {
+            Some((_, by)) => format!(
+                " (the source had its own version of it, and {by} acts on it: Kong 3.4.2's \
+                 reference applies)"
+            ),
+            None => String::new(),
+        };
         problems.push(
             Problem::new(
                 Kind::SchemaMismatch,
-                format!("after `finish`, compared with the Kong 3.4.2 reference schema: {}", ch.describe()),
+                format!(
+                    "after `finish`, compared with the Kong 3.4.2 reference schema plus the \
+                     source's own differences from stock 2.8.5: {}{what}",
+                    ch.describe()
+                ),
             )
             .object(format!("{} {}", ch.object, ch.name))
             .fix("The migrated schema is not what Kong 3.4.2 expects: see the schema diff, and check the migration SQL and the reference."),
@@ -411,7 +622,7 @@ pub async fn after_finish(
         catalog::unified_diff(
             &reference,
             &now,
-            "kong-3.4.2 reference",
+            "kong-3.4.2 reference + the source's own differences",
             "rehearsed database",
         )
     };
@@ -421,8 +632,101 @@ pub async fn after_finish(
         .map_err(|e| Error::db("cannot read schema_meta", e))?;
     problems.extend(expected_meta.check("finish", &meta));
 
+    let (counts, mut quirks) =
+        contents_after_finish(&tx, schema, before, &now, cat, &mut problems).await?;
+    if now.has_table("tags") {
+        let n: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM tags WHERE entity_name = 'vaults_beta'",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::db("cannot read tags", e))?
+            .get(0);
+        if n > 0 {
+            quirks.insert("tags_still_name_dropped_vaults_beta".to_string(), n as u64);
+        }
+    }
+    tx.rollback()
+        .await
+        .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
+    Ok(FinishReport {
+        quirks,
+        problems,
+        warnings,
+        counts,
+        schema_changes: catalog::diff(&before.catalog, &now),
+        reference_diff,
+        catalog: now,
+    })
+}
+
+/// What a table of the end state must hold: its row count, checksum and chunks.
+struct Expected {
+    rows: i64,
+    checksum: String,
+    chunks: Chunks,
+}
+
+impl Expected {
+    fn of(fp: &TableFingerprint) -> Self {
+        Expected {
+            rows: fp.rows,
+            checksum: fp.checksum.clone(),
+            chunks: fp.chunks.clone(),
+        }
+    }
+
+    fn of_state(st: &TableState) -> Self {
+        Expected {
+            rows: st.rows,
+            checksum: st.checksum.clone(),
+            chunks: st.chunks.clone(),
+        }
+    }
+
+    /// Where `got` first differs, for the problem's message.
+    fn where_differs(&self, got: &TableFingerprint) -> String {
+        fingerprint::first_difference(&self.chunks, &got.chunks)
+            .map(|d| format!("; {}", d.describe()))
+            .unwrap_or_default()
+    }
+}
+
+/// One table compared after `finish`, waiting for its fingerprint.
+enum Pending {
+    /// A table the source had.
+    Kept {
+        name: String,
+        before_rows: i64,
+        want: Expected,
+        rule: Option<String>,
+    },
+    /// A table the sequence creates, empty or a copy of `from`.
+    Created {
+        name: &'static str,
+        from: Option<&'static str>,
+        want: Option<Expected>,
+    },
+}
+
+/// Counts and contents after `finish`: every table the source had, over the columns it had,
+/// against the rule for it; the tables the sequence creates; the rewritten columns row by
+/// row, with the quirks Kong's re-encoding leaves counted on the end state. The tables are
+/// fingerprinted over several connections sharing `tx`'s snapshot while the rewritten
+/// columns stream on `tx` itself.
+async fn contents_after_finish(
+    tx: &Transaction<'_>,
+    schema: &str,
+    before: &Before,
+    now: &Catalog,
+    cat: &LtsCatalog,
+    problems: &mut Vec<Problem>,
+) -> Result<(Vec<CountRow>, BTreeMap<String, u64>)> {
     let (dropped, _) = dropped_tables(cat);
     let mut counts = vec![];
+    let (mut pending, mut scopes) = (vec![], vec![]);
+    let key = |t: &str| before.keys.get(t).cloned().unwrap_or_default();
     for (name, st) in &before.tables {
         if BOOKKEEPING.contains(&name.as_str()) {
             continue;
@@ -461,191 +765,477 @@ pub async fn after_finish(
             );
             continue;
         }
-        let (mut cols, mut expected_rows, mut expected_sum, mut rule) =
-            (st.columns.clone(), st.rows, st.checksum.clone(), None);
+        let (mut cols, mut want, mut rule) = (st.columns.clone(), Expected::of_state(st), None);
         match name.as_str() {
             "targets" => {
-                (expected_rows, expected_sum) = before.targets_kept.clone();
+                want = Expected::of(&before.targets_kept);
                 rule = Some("targets_keep_newest_per_upstream_target".to_string());
             }
             "tags" => {
-                (expected_rows, expected_sum) = before.tags_expected.clone();
+                cols = ["entity_id", "entity_name", "tags"].map(String::from).to_vec();
+                want = Expected::of(&before.tags_expected);
                 rule = Some("tags of deleted targets go with them".to_string());
             }
             "routes" | "plugins" => {
                 // The rewritten column is checked row by row below; the rest must be identical.
                 let skip = rewritten_column(name);
                 cols.retain(|c| c != skip);
-                if let Some(sum) = before.without_rewritten.get(name) {
-                    expected_sum = sum.clone();
+                if let Some(fp) = before.without_rewritten.get(name) {
+                    want = Expected::of(fp);
                 }
                 rule = Some(format!("{skip} rewritten by rule"));
             }
             _ => {}
         }
-        let (rows, sum) = checksum(&tx, name, &select_list(&cols), "").await?;
-        let ok = rows == expected_rows;
-        counts.push(CountRow {
-            table: name.clone(),
-            before: Some(st.rows),
-            after: Some(rows),
-            expected: Some(expected_rows),
-            rule: rule.clone(),
-            ok,
+        // A table count a rule changes is counted over the rule's own columns (`tags`):
+        // the row count is the same whatever the columns.
+        scopes.push(scope(schema, name, cols, String::new(), key(name)));
+        pending.push(Pending::Kept {
+            name: name.clone(),
+            before_rows: st.rows,
+            want,
+            rule,
         });
-        if !ok {
-            problems.push(
-                Problem::new(
-                    Kind::CountMismatch,
-                    format!(
-                        "table {name}: {} rows before, {rows} after, {expected_rows} expected{}",
-                        st.rows,
-                        rule.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                    ),
-                )
-                .object(format!("table {name}"))
-                .fix("Rows appeared or vanished that no migration step accounts for: look for triggers or rules on this table in the source, and for anything else writing to the database during the rehearsal."),
-            );
-        } else if sum != expected_sum {
-            problems.push(
-                Problem::new(
-                    Kind::ContentMismatch,
-                    format!(
-                        "table {name}: the contents of the columns it had before changed, and no \
-                         step of the LTS sequence rewrites them{}",
-                        rule.as_deref().map(|r| format!(" (beyond {r})")).unwrap_or_default()
-                    ),
-                )
-                .object(format!("table {name}"))
-                .fix("Something rewrote existing rows during the upgrade: look for triggers on this table in the source."),
-            );
-        }
     }
-    // Tables the sequence creates.
     for (name, from) in [
         ("sm_vaults", Some("vaults_beta")),
         ("key_sets", None),
         ("keys", None),
         ("filter_chains", None),
     ] {
-        if !now.has_table(name) {
+        let Some(t) = now.tables.get(name) else {
             continue; // a missing table is a schema problem, reported above
-        }
-        let src = from.and_then(|f| before.tables.get(f));
-        let expected = src.map_or(0, |s| s.rows);
-        let (rows, sum) = match src {
-            Some(s) => checksum(&tx, name, &select_list(&s.columns), "").await?,
-            None => checksum(&tx, name, "*", "").await?,
         };
-        let ok = rows == expected && src.is_none_or(|s| s.checksum == sum);
-        counts.push(CountRow {
-            table: name.to_string(),
-            before: None,
-            after: Some(rows),
-            expected: Some(expected),
-            rule: from.map(|f| format!("copy of {f}")),
-            ok,
+        let src = from.and_then(|f| before.tables.get(f));
+        let (cols, k) = match (src, from) {
+            // A copy is read over the source's columns, in the source's key order.
+            (Some(s), Some(f)) => (s.columns.clone(), key(f)),
+            _ => (
+                t.columns.iter().map(|c| c.name.clone()).collect(),
+                TableKey::default(),
+            ),
+        };
+        scopes.push(scope(schema, name, cols, String::new(), k));
+        pending.push(Pending::Created {
+            name,
+            from,
+            want: src.map(Expected::of_state),
         });
-        if !ok {
-            problems.push(
-                Problem::new(
-                    if rows == expected {
-                        Kind::ContentMismatch
-                    } else {
-                        Kind::CountMismatch
-                    },
-                    format!(
-                        "table {name}: {rows} rows after the upgrade, {expected} expected{}",
-                        from.map(|f| format!(" (a copy of {f})"))
-                            .unwrap_or_default()
-                    ),
-                )
-                .object(format!("table {name}"))
-                .fix(
-                    "Vault entities must survive the move from vaults_beta to sm_vaults unchanged.",
-                ),
-            );
+    }
+
+    let snapshot = fingerprint::export_snapshot(tx).await?;
+    let mut quirks = BTreeMap::new();
+    let (fps, rewritten) = tokio::join!(
+        fingerprint::fingerprint_all(
+            &before.target,
+            Some(&snapshot),
+            scopes,
+            fingerprint::DEFAULT_WORKERS
+        ),
+        rewritten_after_finish(tx, schema, before, now, &mut quirks)
+    );
+    let (fps, rewritten) = (fps?, rewritten?);
+
+    for (p, got) in pending.into_iter().zip(fps) {
+        match p {
+            Pending::Kept {
+                name,
+                before_rows,
+                want,
+                rule,
+            } => {
+                let ok = got.rows == want.rows;
+                counts.push(CountRow {
+                    table: name.clone(),
+                    before: Some(before_rows),
+                    after: Some(got.rows),
+                    expected: Some(want.rows),
+                    rule: rule.clone(),
+                    ok,
+                });
+                if !ok {
+                    problems.push(
+                        Problem::new(
+                            Kind::CountMismatch,
+                            format!(
+                                "table {name}: {before_rows} rows before, {} after, {} expected{}{}",
+                                got.rows,
+                                want.rows,
+                                rule.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                                want.where_differs(&got)
+                            ),
+                        )
+                        .object(format!("table {name}"))
+                        .fix("Rows appeared or vanished that no migration step accounts for: look for triggers or rules on this table in the source, and for anything else writing to the database during the rehearsal."),
+                    );
+                } else if got.checksum != want.checksum {
+                    problems.push(
+                        Problem::new(
+                            Kind::ContentMismatch,
+                            format!(
+                                "table {name}: the contents of the columns it had before changed, and no \
+                                 step of the LTS sequence rewrites them{}{}",
+                                rule.as_deref().map(|r| format!(" (beyond {r})")).unwrap_or_default(),
+                                want.where_differs(&got)
+                            ),
+                        )
+                        .object(format!("table {name}"))
+                        .fix("Something rewrote existing rows during the upgrade: look for triggers on this table in the source."),
+                    );
+                }
+            }
+            Pending::Created { name, from, want } => {
+                let expected = want.as_ref().map_or(0, |w| w.rows);
+                let ok = got.rows == expected
+                    && want.as_ref().is_none_or(|w| w.checksum == got.checksum);
+                counts.push(CountRow {
+                    table: name.to_string(),
+                    before: None,
+                    after: Some(got.rows),
+                    expected: Some(expected),
+                    rule: from.map(|f| format!("copy of {f}")),
+                    ok,
+                });
+                if !ok {
+                    problems.push(
+                        Problem::new(
+                            if got.rows == expected {
+                                Kind::ContentMismatch
+                            } else {
+                                Kind::CountMismatch
+                            },
+                            format!(
+                                "table {name}: {} rows after the upgrade, {expected} expected{}{}",
+                                got.rows,
+                                from.map(|f| format!(" (a copy of {f})")).unwrap_or_default(),
+                                want.as_ref().map(|w| w.where_differs(&got)).unwrap_or_default()
+                            ),
+                        )
+                        .object(format!("table {name}"))
+                        .fix(
+                            "Vault entities must survive the move from vaults_beta to sm_vaults unchanged.",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    problems.extend(rewritten);
+    Ok((counts, quirks))
+}
+
+/// At most [`MAX_LISTED`] problems of one kind, then one that gives the total.
+struct Listed {
+    kept: Vec<Problem>,
+    total: usize,
+}
+
+impl Listed {
+    fn new() -> Self {
+        Listed {
+            kept: vec![],
+            total: 0,
         }
     }
 
-    // Rewritten columns, row by row; the quirks Kong's re-encoding leaves are counted on
-    // the end state, as production will show them.
-    let mut quirks: BTreeMap<String, u64> = BTreeMap::new();
-    for r in tx
-        .query("SELECT id, paths FROM routes", &[])
-        .await
-        .map_err(|e| Error::db("cannot read routes", e))?
-    {
-        let id: Uuid = r.get(0);
-        let got: Option<Vec<String>> = r.get(1);
-        let Some(before_paths) = before.routes.get(&id) else {
-            continue;
-        };
-        let want = before_paths
-            .as_ref()
-            .map(|p| transforms::migrate_route_paths(p).unwrap_or_else(|| p.clone()));
-        if got != want {
-            problems.push(
-                Problem::new(
-                    Kind::ContentMismatch,
-                    format!("route {id}: paths are {got:?} after the upgrade; Kong's path migration gives {want:?} from {before_paths:?}"),
-                )
-                .object(format!("routes {id}"))
-                .fix("Route paths must change only by Kong's 3.0 path rule (regex paths get `~`, plain paths are normalized)."),
-            );
+    fn push(&mut self, p: impl FnOnce() -> Problem) {
+        self.total += 1;
+        if self.kept.len() < MAX_LISTED {
+            self.kept.push(p());
         }
     }
-    for r in tx
-        .query("SELECT id, name, config FROM plugins", &[])
-        .await
-        .map_err(|e| Error::db("cannot read plugins", e))?
-    {
-        let id: Uuid = r.get(0);
-        let name: String = r.get(1);
-        let got: serde_json::Value = r.get(2);
-        let Some((_, before_cfg)) = before.plugins.get(&id) else {
-            continue;
-        };
-        for q in transforms::quirks(before_cfg, &got) {
-            *quirks.entry(q.to_string()).or_default() += 1;
-        }
-        let want = predicted_config(&name, before_cfg);
-        if got != want {
-            problems.push(
+
+    /// The problems kept, and a last one for the rest (`what`: "routes whose paths …").
+    fn into_problems(mut self, what: &str, object: &str) -> Vec<Problem> {
+        if self.total > self.kept.len() {
+            self.kept.push(
                 Problem::new(
                     Kind::ContentMismatch,
-                    format!("plugin {id} ({name}): config after the upgrade differs from what Kong's data migrations produce"),
+                    format!(
+                        "{} more {what} ({} in all; the first {} are listed)",
+                        self.total - self.kept.len(),
+                        self.total,
+                        self.kept.len()
+                    ),
                 )
-                .object(format!("plugins {id}"))
-                .fix("Plugin configs may change only by the pre-/post-function and http-log rules."),
+                .object(object.to_string()),
             );
         }
+        self.kept
     }
-    if now.has_table("tags") {
-        let n: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM tags WHERE entity_name = 'vaults_beta'",
-                &[],
+}
+
+/// routes.paths and plugins.config after `finish`, row by row against Kong's rules applied to
+/// the rows as they were: the end state streams in id order next to the spilled before side.
+async fn rewritten_after_finish(
+    tx: &Transaction<'_>,
+    schema: &str,
+    before: &Before,
+    now: &Catalog,
+    quirks: &mut BTreeMap<String, u64>,
+) -> Result<Vec<Problem>> {
+    let s = quote_ident(schema);
+    let mut out = vec![];
+    if now.has_table("routes") {
+        let mut listed = Listed::new();
+        let mut was = before.rewritten.read::<RouteLine>("routes")?.peekable();
+        let rows = tx
+            .query_raw(
+                format!("SELECT id, paths FROM {s}.routes ORDER BY id").as_str(),
+                no_params(),
             )
             .await
-            .map_err(|e| Error::db("cannot read tags", e))?
-            .get(0);
-        if n > 0 {
-            quirks.insert("tags_still_name_dropped_vaults_beta".to_string(), n as u64);
+            .map_err(|e| Error::db("cannot read routes", e))?;
+        pin_mut!(rows);
+        while let Some(r) = rows
+            .try_next()
+            .await
+            .map_err(|e| Error::db("cannot read routes", e))?
+        {
+            let id: Uuid = r.get(0);
+            let Some((_, before_paths)) = next_with(&mut was, id, |l| l.0)? else {
+                continue;
+            };
+            let got: Option<Vec<String>> = r.get(1);
+            let want = before_paths
+                .as_ref()
+                .map(|p| transforms::migrate_route_paths(p).unwrap_or_else(|| p.clone()));
+            if got != want {
+                listed.push(|| {
+                    Problem::new(
+                        Kind::ContentMismatch,
+                        format!("route {id}: paths are {got:?} after the upgrade; Kong's path migration gives {want:?} from {before_paths:?}"),
+                    )
+                    .object(format!("routes {id}"))
+                    .fix("Route paths must change only by Kong's 3.0 path rule (regex paths get `~`, plain paths are normalized).")
+                });
+            }
+        }
+        out.extend(listed.into_problems(
+            "routes whose paths differ from Kong's path migration",
+            "table routes",
+        ));
+    }
+    if now.has_table("plugins") {
+        let mut listed = Listed::new();
+        let mut was = before.rewritten.read::<PluginLine>("plugins")?.peekable();
+        let rows = tx
+            .query_raw(
+                format!("SELECT id, name, config FROM {s}.plugins ORDER BY id").as_str(),
+                no_params(),
+            )
+            .await
+            .map_err(|e| Error::db("cannot read plugins", e))?;
+        pin_mut!(rows);
+        while let Some(r) = rows
+            .try_next()
+            .await
+            .map_err(|e| Error::db("cannot read plugins", e))?
+        {
+            let id: Uuid = r.get(0);
+            let Some((_, _, before_cfg)) = next_with(&mut was, id, |l| l.0)? else {
+                continue;
+            };
+            let name: String = r.get(1);
+            let got: serde_json::Value = r.get(2);
+            for q in transforms::quirks(&before_cfg, &got) {
+                *quirks.entry(q.to_string()).or_default() += 1;
+            }
+            let want = predicted_config(&name, &before_cfg);
+            if got != want {
+                listed.push(|| {
+                    Problem::new(
+                        Kind::ContentMismatch,
+                        format!("plugin {id} ({name}): config after the upgrade differs from what Kong's data migrations produce"),
+                    )
+                    .object(format!("plugins {id}"))
+                    .fix("Plugin configs may change only by the pre-/post-function and http-log rules.")
+                });
+            }
+        }
+        out.extend(listed.into_problems(
+            "plugins whose config differs from Kong's data migrations",
+            "table plugins",
+        ));
+    }
+    Ok(out)
+}
+
+/// The before line with id `id` from a stream in id order, skipping lines of ids the end
+/// state no longer has; None when the before side has no such id.
+fn next_with<T>(
+    lines: &mut std::iter::Peekable<impl Iterator<Item = Result<T>>>,
+    id: Uuid,
+    id_of: impl Fn(&T) -> Uuid,
+) -> Result<Option<T>> {
+    loop {
+        match lines.peek() {
+            None => return Ok(None),
+            Some(Err(_)) => return lines.next().expect("peeked").map(|_| None),
+            Some(Ok(l)) if id_of(l) < id => {
+                lines.next();
+            }
+            Some(Ok(l)) if id_of(l) == id => return lines.next().expect("peeked").map(Some),
+            Some(Ok(_)) => return Ok(None),
         }
     }
-    tx.rollback()
-        .await
-        .map_err(|e| Error::db("cannot end the read-only snapshot", e))?;
-    Ok(FinishReport {
-        quirks,
-        problems,
-        warnings,
-        counts,
-        schema_changes: catalog::diff(&before.catalog, &now),
-        reference_diff,
-        catalog: now,
-    })
+}
+
+/// The schema the upgrade must end with, and why it differs from Kong 3.4.2's reference.
+pub struct EndState {
+    pub catalog: Catalog,
+    /// Objects held as the source had them (its own differences from stock 2.8.5 that no
+    /// migration acts on, and the objects of subsystems Kong does not load), described.
+    pub held: Vec<String>,
+    /// Differences of the source that a migration acts on: `((object, table, name), by)`.
+    #[allow(clippy::type_complexity)]
+    pub touched: Vec<((&'static str, Option<String>, String), String)>,
+}
+
+/// Kong 3.4.2's reference plus every difference the source already had from stock 2.8.5
+/// (`drift`: legacy tables and columns of a database born on Kong 1.x, DBA indexes, extra
+/// tables, extensions) that no migration of the sequence acts on, and the objects of
+/// subsystems whose plugin is not loaded (Kong runs none of their migrations). Those are held
+/// exactly as the source has them; a difference a migration does act on is left to the
+/// reference and named in `touched`. Column order is never compared.
+pub fn expected_end_state(
+    reference: &Catalog,
+    drift: &[Change],
+    source: &Catalog,
+    cat: &LtsCatalog,
+) -> EndState {
+    let mut end = EndState {
+        catalog: reference.clone(),
+        held: vec![],
+        touched: vec![],
+    };
+    end.catalog.schema = source.schema.clone();
+    for d in drift.iter().filter(|d| d.object != "column order") {
+        if let Some((sub, m)) = cat.touched_by(d.object, d.table.as_deref(), &d.name) {
+            end.touched.push((
+                (d.object, d.table.clone(), d.name.clone()),
+                format!("{sub}/{m}"),
+            ));
+            continue;
+        }
+        hold(&mut end.catalog, source, d.object, d.table.as_deref(), &d.name);
+        end.held.push(d.describe());
+    }
+    for sub in &cat.not_loaded {
+        let mut objects = BTreeSet::new();
+        // What its 2.8 migrations left and what its 3.x migrations would do: Kong runs
+        // neither, so all of it stays as the source has it.
+        let effects = sub
+            .effects_2_8
+            .iter()
+            .flat_map(|e| &e.present)
+            .chain(
+                sub.sequence
+                    .iter()
+                    .flat_map(|s| s.effects.up.iter().chain(&s.effects.teardown)),
+            );
+        for e in effects {
+            let t = e.table.clone();
+            let object = match e.op.as_str() {
+                "create_table" | "drop_table" => t.clone().map(|n| ("table", t.clone(), n)),
+                "add_column" => e.column.clone().map(|c| ("column", t.clone(), c)),
+                "create_index" => e.name.clone().map(|n| ("index", t.clone(), n)),
+                "add_constraint" => e.name.clone().map(|n| ("constraint", t.clone(), n)),
+                "create_trigger" => e.name.clone().map(|n| ("trigger", t.clone(), n)),
+                "create_function" => e.name.clone().map(|n| ("function", None, n)),
+                _ => None,
+            };
+            objects.extend(object);
+        }
+        for (object, table, name) in objects {
+            hold(&mut end.catalog, source, object, table.as_deref(), &name);
+            end.held.push(format!(
+                "{object} {} of `{}`, whose plugin is not loaded",
+                match &table {
+                    Some(t) if object != "table" => format!("{t}.{name}"),
+                    _ => name.clone(),
+                },
+                sub.name
+            ));
+        }
+    }
+    end
+}
+
+/// Sets one object of `cat` to what `source` has (removes it where `source` has none).
+fn hold(cat: &mut Catalog, source: &Catalog, object: &str, table: Option<&str>, name: &str) {
+    let src_table = table.and_then(|t| source.tables.get(t));
+    match object {
+        "table" => match source.tables.get(name) {
+            Some(t) => {
+                cat.tables.insert(name.to_string(), t.clone());
+            }
+            None => {
+                cat.tables.remove(name);
+            }
+        },
+        "column" => {
+            let Some(t) = table.and_then(|t| cat.tables.get_mut(t)) else {
+                return;
+            };
+            let want = src_table.and_then(|s| s.columns.iter().find(|c| c.name == name));
+            match (t.columns.iter().position(|c| c.name == name), want) {
+                (Some(i), Some(c)) => t.columns[i] = c.clone(),
+                (Some(i), None) => {
+                    t.columns.remove(i);
+                }
+                (None, Some(c)) => t.columns.push(c.clone()),
+                (None, None) => {}
+            }
+        }
+        "constraint" | "index" | "trigger" => {
+            let Some(t) = table.and_then(|t| cat.tables.get_mut(t)) else {
+                return;
+            };
+            let pick = |x: &crate::pg::catalog::Table| -> Option<String> {
+                match object {
+                    "constraint" => x.constraints.get(name).cloned(),
+                    "index" => x.indexes.get(name).cloned(),
+                    _ => x.triggers.get(name).cloned(),
+                }
+            };
+            let want = src_table.and_then(pick);
+            let map = match object {
+                "constraint" => &mut t.constraints,
+                "index" => &mut t.indexes,
+                _ => &mut t.triggers,
+            };
+            match want {
+                Some(def) => {
+                    map.insert(name.to_string(), def);
+                }
+                None => {
+                    map.remove(name);
+                }
+            }
+        }
+        "function" => {
+            // Catalog keys are `name(args)`; an effect names the function only.
+            let same = |k: &String| k == name || k.split('(').next() == Some(name);
+            cat.functions.retain(|k, _| !same(k));
+            for (k, v) in source.functions.iter().filter(|(k, _)| same(k)) {
+                cat.functions.insert(k.clone(), v.clone());
+            }
+        }
+        "sequence" | "view" | "extension" => {
+            let (dst, src) = match object {
+                "sequence" => (&mut cat.sequences, &source.sequences),
+                "view" => (&mut cat.views, &source.views),
+                _ => (&mut cat.extensions, &source.extensions),
+            };
+            if src.contains(name) {
+                dst.insert(name.to_string());
+            } else {
+                dst.remove(name);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The column a table's declared rewrite touches.

@@ -96,7 +96,10 @@ pub fn write(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                         .set_description(format!("{}\nstatement: {}", f.error, f.statement));
                     TestCase::new(format!("{}/{}", m.subsystem, m.migration), st)
                 }
-                None => pass(format!("{}/{}", m.subsystem, m.migration)),
+                None => match timed_out(r, m) {
+                    Some(p) => fail(format!("{}/{}", m.subsystem, m.migration), p),
+                    None => pass(format!("{}/{}", m.subsystem, m.migration)),
+                },
             };
             c.set_time(Duration::from_millis(m.duration_ms));
             s.add_test_case(c);
@@ -161,7 +164,68 @@ pub fn write(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
         report.add_test_suite(s);
     }
 
+    forecast(&mut report, r);
+
     report
         .serialize(w)
         .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// The `db_timeout` problem of a step, if it outlasted --db-timeout.
+fn timed_out<'a>(r: &'a Report, m: &crate::kong::runner::builtin::StepLog) -> Option<&'a Problem> {
+    let phase = if m.phase == "up" { "up" } else { "finish" };
+    r.problems.iter().find(|p| {
+        p.kind == crate::report::Kind::DbTimeout
+            && p.phase == Some(phase)
+            && p.subsystem.as_deref() == Some(m.subsystem.as_str())
+            && p.migration.as_deref() == Some(m.migration.as_str())
+    })
+}
+
+/// The 2.8 traffic and the interrupted copies: findings, not the run's failure, so a slow
+/// query class or a rerun that differs is reported as skipped with why (as a rollback
+/// method that does not restore exactly is).
+fn forecast(report: &mut JReport, r: &Report) {
+    let f = &r.forecast;
+    if !f.workload.is_empty() {
+        let mut s = TestSuite::new("workload");
+        for c in &f.workload {
+            let mut case = if c.max_wait_ms >= crate::rehearsal::forecast::WAIT_WARNING.as_millis() as u64 {
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(format!(
+                    "2.8 {} waited {} ms behind {}",
+                    c.query,
+                    c.max_wait_ms,
+                    c.blocked_by.as_deref().unwrap_or("no migration lock seen")
+                ));
+                TestCase::new(c.query.clone(), st)
+            } else {
+                pass(c.query.clone())
+            };
+            case.set_time(Duration::from_millis(c.max_wait_ms));
+            s.add_test_case(case);
+        }
+        report.add_test_suite(s);
+    }
+    if !f.interrupts.is_empty() {
+        let mut s = TestSuite::new("interrupts");
+        for i in &f.interrupts {
+            let name = format!("interrupt {}", i.step);
+            let mut case = if i.same_as_clean {
+                pass(name)
+            } else {
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(format!(
+                    "a rerun after a cut at {} does not give the clean end state ({} differences); recovery: {}",
+                    i.at,
+                    i.differences.len(),
+                    i.recovery
+                ));
+                TestCase::new(name, st)
+            };
+            case.set_time(Duration::from_millis(i.duration_ms));
+            s.add_test_case(case);
+        }
+        report.add_test_suite(s);
+    }
 }

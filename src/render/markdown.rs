@@ -53,6 +53,7 @@ pub fn write(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
     }
     let ok = r.migrations.iter().filter(|m| m.status == "ok").count();
     let _ = writeln!(s, "\nMigrations: {ok} of {} steps ok.", r.migrations.len());
+    forecast(&mut s, r);
     if !r.counts.is_empty() {
         let bad: Vec<_> = r.counts.iter().filter(|c| !c.ok).collect();
         let _ = writeln!(
@@ -113,4 +114,66 @@ pub fn write(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
         let _ = writeln!(s, "\n</details>");
     }
     w.write_all(s.as_bytes())
+}
+
+/// The timeline (step, time, tables locked and how), the 2.8 traffic's waits and the
+/// interrupted-and-rerun copies.
+fn forecast(s: &mut String, r: &Report) {
+    let f = &r.forecast;
+    if let Some(t) = f.db_timeout_s {
+        let _ = writeln!(
+            s,
+            "\n**Timeline** (`--db-timeout {t}`)\n\n| step | time | tables locked and how |\n|---|---:|---|"
+        );
+        for m in &r.migrations {
+            let locks = super::felt_locks(m);
+            let _ = writeln!(
+                s,
+                "| {} {}/{} | {} ms | {} |",
+                m.phase,
+                m.subsystem,
+                m.migration,
+                m.duration_ms,
+                if locks.is_empty() {
+                    "none that 2.8 traffic waits on".to_string()
+                } else {
+                    locks.iter().map(|l| cell(l)).collect::<Vec<_>>().join("<br>")
+                }
+            );
+        }
+    }
+    if !f.workload.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n**2.8 traffic during the upgrade**\n\n| query | table | runs | max wait | blocked by |\n|---|---|---:|---:|---|"
+        );
+        for c in &f.workload {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} ms | {} |",
+                cell(&c.query),
+                c.table,
+                c.runs,
+                c.max_wait_ms,
+                c.blocked_by.as_deref().map(cell).unwrap_or_default()
+            );
+        }
+    }
+    if !f.interrupts.is_empty() {
+        let _ = writeln!(s, "\n**Interrupted and rerun**\n");
+        for i in &f.interrupts {
+            let _ = writeln!(
+                s,
+                "- `{}` cut at {}: {}. Recovery: {}",
+                i.step,
+                cell(&i.at),
+                if i.same_as_clean {
+                    "the rerun gives the clean end state".to_string()
+                } else {
+                    format!("**not** the clean end state ({} difference(s))", i.differences.len())
+                },
+                cell(&i.recovery)
+            );
+        }
+    }
 }

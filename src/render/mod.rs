@@ -14,6 +14,25 @@ pub fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// The locks of a step that 2.8 traffic feels, one line per mode, strongest first, e.g.
+/// `AccessExclusiveLock on plugins 2704 ms, targets 3 ms: blocks 2.8 reads and writes`.
+/// Weaker locks (reads, row writes) are in the JSON report only.
+pub(crate) fn felt_locks(m: &crate::kong::runner::builtin::StepLog) -> Vec<String> {
+    use crate::rehearsal::forecast::locks::effect_on_28;
+    let mut out: Vec<(crate::kong::runner::builtin::LockMode, Vec<String>)> = vec![];
+    // The step log lists locks strongest first, so equal modes are adjacent.
+    for l in m.locks.iter().filter(|l| effect_on_28(l.mode) != effect_on_28(crate::kong::runner::builtin::LockMode::RowExclusive)) {
+        let t = format!("{} {} ms", l.table, l.held_ms);
+        match out.last_mut() {
+            Some((mode, tables)) if *mode == l.mode => tables.push(t),
+            _ => out.push((l.mode, vec![t])),
+        }
+    }
+    out.into_iter()
+        .map(|(mode, tables)| format!("{} on {}: {}", mode.as_str(), tables.join(", "), effect_on_28(mode)))
+        .collect()
+}
+
 /// The JSON report: the shared envelope (`schema_version`, `verdict`, `exit_code`,
 /// `problems[]`) with the rehearsal's fields.
 pub fn json(w: &mut dyn Write, command: &str, r: &Report) -> std::io::Result<()> {
@@ -41,6 +60,7 @@ mod tests {
             statements: 3,
             rows_rewritten: 0,
             quirks: Default::default(),
+            locks: vec![],
         }
     }
 
@@ -52,6 +72,7 @@ mod tests {
             pending: vec![],
             new: vec![],
             missing: vec![],
+            history: vec![],
             verdict: "ok".into(),
         }
     }

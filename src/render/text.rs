@@ -58,7 +58,18 @@ pub fn write(w: &mut dyn Write, r: &Report, color: bool) -> std::io::Result<()> 
         );
     }
     if !r.migrations.is_empty() {
-        let _ = writeln!(s, "\nmigrations:");
+        match r.forecast.db_timeout_s {
+            // The forecast watched the steps: this list is also its timeline.
+            Some(t) => {
+                let _ = writeln!(
+                    s,
+                    "\nmigrations (timeline: each step, its time, the tables it locked and how; --db-timeout {t} s):"
+                );
+            }
+            None => {
+                let _ = writeln!(s, "\nmigrations:");
+            }
+        }
         for m in &r.migrations {
             let _ = writeln!(
                 s,
@@ -73,8 +84,12 @@ pub fn write(w: &mut dyn Write, r: &Report, color: bool) -> std::io::Result<()> 
                     String::new()
                 }
             );
+            for l in super::felt_locks(m) {
+                let _ = writeln!(s, "           {l}");
+            }
         }
     }
+    forecast(&mut s, r);
     if let Some(f) = &r.failure {
         let _ = writeln!(s, "\nleft behind (schema_meta after the failure):");
         if let Some(why) = &f.schema_meta_unreadable {
@@ -207,4 +222,68 @@ pub fn write(w: &mut dyn Write, r: &Report, color: bool) -> std::io::Result<()> 
         let _ = writeln!(s, "\n{k}");
     }
     w.write_all(s.as_bytes())
+}
+
+/// The forecast's sections: the 2.8 traffic's waits, and each interrupted-and-rerun copy.
+fn forecast(s: &mut String, r: &Report) {
+    let f = &r.forecast;
+    if !f.workload.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n2.8 traffic during the upgrade (--workload):\n  {:<48} {:<22} {:>6} {:>10}  blocked by",
+            "query", "table", "runs", "max wait"
+        );
+        for c in &f.workload {
+            let _ = writeln!(
+                s,
+                "  {:<48} {:<22} {:>6} {:>7} ms  {}{}",
+                c.query,
+                c.table,
+                c.runs,
+                c.max_wait_ms,
+                c.blocked_by.as_deref().unwrap_or("-"),
+                c.first_error
+                    .as_deref()
+                    .map(|e| format!("  ({} error(s), first: {e})", c.errors))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if !f.interrupts.is_empty() {
+        let _ = writeln!(s, "\ninterrupted and rerun (--interrupt):");
+        for i in &f.interrupts {
+            let _ = writeln!(
+                s,
+                "  {}: cut at {}; rerun: {}\n    {}",
+                i.step,
+                i.at,
+                if i.rerun.is_empty() { "nothing".to_string() } else { i.rerun.join(", then ") },
+                if i.same_as_clean {
+                    "same end state as the clean rehearsal".to_string()
+                } else {
+                    format!("NOT the clean end state: {} difference(s)", i.differences.len())
+                }
+            );
+            for d in i.differences.iter().take(12) {
+                let _ = writeln!(s, "    - {}", d.message);
+            }
+            if i.differences.len() > 12 {
+                let _ = writeln!(
+                    s,
+                    "    - … {} more (see the JSON report)",
+                    i.differences.len() - 12
+                );
+            }
+            let _ = writeln!(
+                s,
+                "    recovery: {}{}",
+                i.recovery,
+                match i.recovery_verified {
+                    Some(true) => " (checked on the interrupted copy: it then equals the clean rehearsal)",
+                    Some(false) => " (checked on the interrupted copy: differences remain)",
+                    None => "",
+                }
+            );
+        }
+    }
 }

@@ -55,6 +55,7 @@ impl DockerServer {
                 user: "postgres".into(),
                 password: Some(password),
                 dbname: "postgres".into(),
+                params: Default::default(),
             },
             guard_id: Some(guard_id),
         })

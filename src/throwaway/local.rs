@@ -65,6 +65,8 @@ impl LocalServer {
                 user: SUPERUSER.into(),
                 password: None,
                 dbname: "postgres".into(),
+                // libpq's defaults, none of the caller's PG* variables: the server is ours.
+                params: Default::default(),
             },
             startup: Duration::ZERO,
             guard_id: Some(guard::register(Undo::LocalServer {

@@ -8,6 +8,13 @@
 //! values literally apart from surrounding whitespace (no comment stripping, no number
 //! conversion); 2.8.5 escaped and unescaped `#`, which only differs for a literal `\#`.
 //!
+//! TLS with Kong's meaning (kong/db/strategies/postgres/connector.lua and pgmoon @3.4.2):
+//! `pg_ssl = on` asks for TLS, `pg_ssl_verify = on` checks the server certificate against
+//! `lua_ssl_trusted_certificate` (files, PEM text, or `system`), never the host name. Kong
+//! goes on without TLS when the server does not offer it; kong-rehearse does not (it maps
+//! `pg_ssl` to libpq's `require`, `pg_ssl_verify` to `verify-ca`), so a rehearsal never reads
+//! production over plaintext that kong.conf meant to be encrypted.
+//!
 //! Not resolved: `{vault://…}` references (Kong dereferences them; [`pg_settings`] notes them).
 
 use std::fmt;
@@ -17,7 +24,7 @@ use super::lua_number::lua_tonumber;
 use super::parser::{load, lua_strip};
 use super::{KongConf, REDACTED};
 use crate::error::{Error, Result};
-use crate::pg::conn::{ConnSpec, Endpoint};
+use crate::pg::conn::{ConnSpec, Endpoint, RootCert, SslMode, TlsSettings};
 
 /// `kong.vault.is_reference` (kong/pdk/vault.lua @3.4.2): `{vault://…}`.
 fn is_vault_reference(v: &str) -> bool {
@@ -36,6 +43,8 @@ pub struct PgSettings {
     pub schema: Option<String>,
     pub ssl: Option<bool>,
     pub ssl_verify: Option<bool>,
+    /// `lua_ssl_trusted_certificate` as given (comma-separated files, PEM text or `system`).
+    pub trusted_certificate: Option<String>,
     /// Where each given key came from: (`pg_host`, `KONG_PG_HOST`) or (`pg_host`,
     /// `kong.conf line 12`).
     pub sources: Vec<(&'static str, String)>,
@@ -59,6 +68,9 @@ pub const PG_KEYS: [&str; 8] = [
     "pg_ssl_verify",
 ];
 
+/// The CA certificates Kong checks `pg_ssl_verify` against (and every other Lua TLS peer).
+pub const TRUSTED_CERTIFICATE_KEY: &str = "lua_ssl_trusted_certificate";
+
 /// The environment variable Kong reads for a key: `"KONG_" .. upper(k)` (`overrides`).
 pub fn env_name(key: &str) -> String {
     format!("KONG_{}", key.to_ascii_uppercase())
@@ -72,7 +84,7 @@ pub fn env_name(key: &str) -> String {
 /// see [`PgSettings::with_kong_defaults`].
 pub fn pg_settings(conf: Option<&KongConf>, env: &dyn Fn(&str) -> Option<String>) -> PgSettings {
     let mut s = PgSettings::default();
-    for key in PG_KEYS {
+    for key in PG_KEYS.into_iter().chain([TRUSTED_CERTIFICATE_KEY]) {
         let var = env_name(key);
         let file = conf.and_then(|c| c.get(key));
         let (value, origin) = match env(&var) {
@@ -140,6 +152,7 @@ pub fn pg_settings(conf: Option<&KongConf>, env: &dyn Fn(&str) -> Option<String>
                     "pg_user" => &mut s.user,
                     "pg_password" => &mut s.password,
                     "pg_database" => &mut s.database,
+                    TRUSTED_CERTIFICATE_KEY => &mut s.trusted_certificate,
                     _ => &mut s.schema,
                 };
                 *slot = Some(v.to_string());
@@ -197,32 +210,44 @@ impl PgSettings {
     }
 
     /// The target Kong connects to with these settings, Kong's defaults filled in (an unset
-    /// host is 127.0.0.1, as Kong's driver takes it). TLS (`pg_ssl` on) is refused rather than
-    /// silently dropped: kong-rehearse does not speak TLS to databases yet.
+    /// host is 127.0.0.1, as Kong's driver takes it). TLS: `pg_ssl = off` is sslmode=disable
+    /// (Kong never tries TLS then), `pg_ssl = on` is `require` and with `pg_ssl_verify = on`
+    /// `verify-ca` against `lua_ssl_trusted_certificate` (Kong 3.4's default `system` when the
+    /// file sets none). The password is Kong's only (`.pgpass` does not apply to Kong).
     pub fn conn_spec(&self) -> Result<ConnSpec> {
         let pg = self.with_kong_defaults();
-        if pg.ssl == Some(true) {
-            return Err(Error::Usage(
-                "kong.conf (or KONG_PG_SSL) asks for TLS to PostgreSQL (pg_ssl = on), and \
-                 kong-rehearse does not speak TLS to databases yet; it will not silently connect \
-                 without it. Reach the database through a trusted path (an SSH tunnel, or a \
-                 replica on a private network) and pass that with --db/--source, or take a dump \
-                 with pg_dump and use `run --dump`."
-                    .into(),
-            ));
-        }
-        let host = pg.host.unwrap_or_else(|| "127.0.0.1".into());
-        Ok(ConnSpec {
-            endpoint: if host.starts_with('/') {
+        let host = pg.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+        let mut spec = ConnSpec::new(
+            if host.starts_with('/') {
                 Endpoint::Socket(PathBuf::from(&host))
             } else {
                 Endpoint::Tcp(host)
             },
-            port: pg.port.unwrap_or(5432),
-            user: pg.user.unwrap_or_else(|| "kong".into()),
-            password: pg.password,
-            dbname: pg.database.unwrap_or_else(|| "kong".into()),
-        })
+            pg.port.unwrap_or(5432),
+            pg.user.as_deref().unwrap_or("kong"),
+            pg.password.clone(),
+            pg.database.as_deref().unwrap_or("kong"),
+        );
+        spec.params.tls = match (pg.ssl, pg.ssl_verify) {
+            (Some(true), Some(true)) => {
+                let (root_cert, bundle) = trusted_roots(pg.trusted_certificate.as_deref())?;
+                TlsSettings {
+                    mode: Some(SslMode::VerifyCa),
+                    root_cert: Some(root_cert),
+                    bundle,
+                    ..Default::default()
+                }
+            }
+            (Some(true), _) => TlsSettings {
+                mode: Some(SslMode::Require),
+                ..Default::default()
+            },
+            _ => TlsSettings {
+                mode: Some(SslMode::Disable),
+                ..Default::default()
+            },
+        };
+        Ok(spec)
     }
 
     /// One line for logs and reports, with where each value came from. The password is shown
@@ -258,9 +283,16 @@ impl PgSettings {
             Some(_) => format!("<set>{}", src("pg_password")),
             None => format!("{}{}", unset("pg_password"), src("pg_password")),
         };
+        let trusted = match &self.trusted_certificate {
+            Some(_) => format!(
+                ", lua_ssl_trusted_certificate={}",
+                text(TRUSTED_CERTIFICATE_KEY, &self.trusted_certificate)
+            ),
+            None => String::new(),
+        };
         format!(
             "host={}, port={port}, user={}, password={password}, database={}, schema={}, ssl={}, \
-             ssl_verify={}",
+             ssl_verify={}{trusted}",
             text("pg_host", &self.host),
             text("pg_user", &self.user),
             text("pg_database", &self.database),
@@ -269,6 +301,106 @@ impl PgSettings {
             flag("pg_ssl_verify", self.ssl_verify),
         )
     }
+}
+
+/// The CA certificates of `lua_ssl_trusted_certificate` as Kong's conf_loader reads them
+/// (@3.4.2): a comma-separated list of `system` (the system bundle), files, or certificates
+/// given inline (PEM, or base64 of PEM). One file or `system` is used as it is; several are
+/// combined into one private bundle, as Kong writes `.ca_combined` into its prefix.
+fn trusted_roots(value: Option<&str>) -> Result<(RootCert, Option<std::sync::Arc<tempfile::TempDir>>)> {
+    let entries: Vec<&str> = value
+        .unwrap_or("system")
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    match entries.as_slice() {
+        [] | ["system"] => return Ok((RootCert::System, None)),
+        [one] if Path::new(one).is_file() => return Ok((RootCert::File(PathBuf::from(one)), None)),
+        _ => {}
+    }
+    let mut pem = String::new();
+    for (i, e) in entries.iter().enumerate() {
+        let text = if *e == "system" {
+            let bundle = crate::pg::conn::tls::system_bundle().map_err(|err| {
+                Error::Usage(format!(
+                    "lua_ssl_trusted_certificate names `system`: {}; {}",
+                    err.detail, err.fix
+                ))
+            })?;
+            std::fs::read_to_string(&bundle)
+                .map_err(|err| Error::io("cannot read the system CA bundle", bundle, err))?
+        } else if Path::new(e).is_file() {
+            std::fs::read_to_string(e).map_err(|err| {
+                Error::io("cannot read lua_ssl_trusted_certificate's file", *e, err)
+            })?
+        } else if e.contains("-----BEGIN") {
+            e.to_string()
+        } else {
+            match base64_decode(e).and_then(|b| String::from_utf8(b).ok()) {
+                Some(t) if t.contains("-----BEGIN") => t,
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "lua_ssl_trusted_certificate entry {} is neither `system`, an existing \
+                         file nor a PEM certificate (Kong fails to start with it too): give the \
+                         path of the CA file that signed the database's certificate",
+                        i + 1
+                    )))
+                }
+            }
+        };
+        pem.push_str(text.trim_end());
+        pem.push('\n');
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("kong-rehearse-ca-")
+        .tempdir()
+        .map_err(|e| Error::io("cannot create a temp dir in", std::env::temp_dir(), e))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io("cannot set mode 0700 on", dir.path(), e))?;
+    }
+    let path = dir.path().join("lua_ssl_trusted_certificate.pem");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io("cannot create", &path, e))?;
+        f.write_all(pem.as_bytes())
+            .map_err(|e| Error::io("cannot write", &path, e))?;
+    }
+    Ok((RootCert::File(path), Some(std::sync::Arc::new(dir))))
+}
+
+/// Standard base64 (Kong's `try_decode_base64` of inline certificates); None if it is not.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 impl fmt::Debug for PgSettings {
@@ -282,6 +414,7 @@ impl fmt::Debug for PgSettings {
             .field("schema", &self.schema)
             .field("ssl", &self.ssl)
             .field("ssl_verify", &self.ssl_verify)
+            .field("trusted_certificate", &self.trusted_certificate)
             .field("sources", &self.sources)
             .field("explicitly_unset", &self.explicitly_unset)
             .field("notes", &self.notes)
@@ -437,7 +570,7 @@ mod tests {
     }
 
     #[test]
-    fn conn_spec_fills_kong_defaults_and_refuses_tls() {
+    fn conn_spec_fills_kong_defaults_and_maps_tls() {
         let c = parse("pg_host = /run/pg\npg_user = app\n");
         let spec = pg_settings(Some(&c), &no_env).conn_spec().unwrap();
         assert!(spec.endpoint == Endpoint::Socket(PathBuf::from("/run/pg")));
@@ -446,8 +579,56 @@ mod tests {
         // An empty host stays unset in Kong's settings; the driver then uses 127.0.0.1.
         let s = pg_settings(None, &env_of(&[("KONG_PG_HOST", "")]));
         assert!(s.conn_spec().unwrap().endpoint == Endpoint::Tcp("127.0.0.1".into()));
-        let s = pg_settings(None, &env_of(&[("KONG_PG_SSL", "on")]));
-        let err = s.conn_spec().unwrap_err().to_string();
-        assert!(err.contains("pg_ssl = on"), "{err}");
+        let tls = |pairs: &[(&str, &str)]| {
+            pg_settings(None, &env_of(pairs))
+                .conn_spec()
+                .unwrap()
+                .params
+                .tls
+        };
+        assert_eq!(tls(&[]).effective_mode(), SslMode::Disable);
+        // Kong would go on in plaintext if the server offered no TLS; the tool requires it.
+        assert_eq!(tls(&[("KONG_PG_SSL", "on")]).effective_mode(), SslMode::Require);
+        let t = tls(&[("KONG_PG_SSL", "on"), ("KONG_PG_SSL_VERIFY", "on")]);
+        assert_eq!(t.effective_mode(), SslMode::VerifyCa, "Kong never checks the host name");
+        assert_eq!(t.root_cert, Some(RootCert::System), "Kong 3.4's default");
+
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            .unwrap();
+        let ca_s = ca.display().to_string();
+        let one = [
+            ("KONG_PG_SSL", "on"),
+            ("KONG_PG_SSL_VERIFY", "on"),
+            ("KONG_LUA_SSL_TRUSTED_CERTIFICATE", ca_s.as_str()),
+        ];
+        assert_eq!(tls(&one).root_cert, Some(RootCert::File(ca.clone())));
+        let inline = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----";
+        let list = format!("{ca_s}, {inline}");
+        let c = parse(&format!(
+            "pg_ssl = on\npg_ssl_verify = on\nlua_ssl_trusted_certificate = {ca_s}\n"
+        ));
+        assert_eq!(
+            pg_settings(Some(&c), &no_env).conn_spec().unwrap().params.tls.root_cert,
+            Some(RootCert::File(ca.clone()))
+        );
+        let several = [
+            ("KONG_PG_SSL", "on"),
+            ("KONG_PG_SSL_VERIFY", "on"),
+            ("KONG_LUA_SSL_TRUSTED_CERTIFICATE", list.as_str()),
+        ];
+        let t = tls(&several);
+        let Some(RootCert::File(bundle)) = &t.root_cert else {
+            panic!("{:?}", t.root_cert)
+        };
+        let text = std::fs::read_to_string(bundle).unwrap();
+        assert!(text.contains("AAAA") && text.contains("BBBB"), "{text}");
+        let bogus = [
+            ("KONG_PG_SSL", "on"),
+            ("KONG_PG_SSL_VERIFY", "on"),
+            ("KONG_LUA_SSL_TRUSTED_CERTIFICATE", "/no/such/ca.pem,/neither"),
+        ];
+        assert!(pg_settings(None, &env_of(&bogus)).conn_spec().is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The built-in runner: what Kong 3.4.2's `kong migrations up` and `kong migrations finish`
 //! do, without a Kong install. SQL comes from the LTS catalog; Kong's Lua data steps are
 //! the Rust ports in `kong::transforms`; bookkeeping is Kong's own `record_migration` SQL.
+//! It knows nothing of forecasts: it only reports where it is to the `Hooks` it is given.
 //!
 //! Transactions follow Kong: each `up` SQL runs in one transaction; data steps autocommit
 //! row by row; each teardown query is its own implicit transaction; the bookkeeping
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::Serialize;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
@@ -39,7 +41,129 @@ pub struct StepLog {
     /// Kong quirks that fired in this step, with how many rows showed each.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub quirks: BTreeMap<String, u64>,
+    /// Table locks the step's transactions held, strongest first (filled in by the
+    /// rehearsal's forecast; empty when nothing watched the step).
+    pub locks: Vec<LockHeld>,
 }
+
+/// PostgreSQL's table-level lock modes, weakest first (the order of the conflict table in
+/// PostgreSQL's "Explicit Locking" chapter). Serialized with PostgreSQL's own names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum LockMode {
+    #[serde(rename = "AccessShareLock")]
+    AccessShare,
+    #[serde(rename = "RowShareLock")]
+    RowShare,
+    #[serde(rename = "RowExclusiveLock")]
+    RowExclusive,
+    #[serde(rename = "ShareUpdateExclusiveLock")]
+    ShareUpdateExclusive,
+    #[serde(rename = "ShareLock")]
+    Share,
+    #[serde(rename = "ShareRowExclusiveLock")]
+    ShareRowExclusive,
+    #[serde(rename = "ExclusiveLock")]
+    Exclusive,
+    #[serde(rename = "AccessExclusiveLock")]
+    AccessExclusive,
+}
+
+impl LockMode {
+    pub const ALL: [LockMode; 8] = [
+        LockMode::AccessShare,
+        LockMode::RowShare,
+        LockMode::RowExclusive,
+        LockMode::ShareUpdateExclusive,
+        LockMode::Share,
+        LockMode::ShareRowExclusive,
+        LockMode::Exclusive,
+        LockMode::AccessExclusive,
+    ];
+
+    /// The name `pg_locks.mode` shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "AccessShareLock",
+            LockMode::RowShare => "RowShareLock",
+            LockMode::RowExclusive => "RowExclusiveLock",
+            LockMode::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
+            LockMode::Share => "ShareLock",
+            LockMode::ShareRowExclusive => "ShareRowExclusiveLock",
+            LockMode::Exclusive => "ExclusiveLock",
+            LockMode::AccessExclusive => "AccessExclusiveLock",
+        }
+    }
+
+    pub fn from_pg(name: &str) -> Option<LockMode> {
+        LockMode::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+/// One table lock a step held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockHeld {
+    pub table: String,
+    pub mode: LockMode,
+    /// From the lock's first sighting (or the start of the statement that must take it) to
+    /// the end of the transaction holding it; the longest such hold within the step.
+    pub held_ms: u64,
+    /// Seen in pg_locks while the step ran.
+    pub observed: bool,
+    /// The level its statement must take, from the statement's parse.
+    pub predicted: bool,
+}
+
+/// Where the runner is: one part of one step.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub subsystem: &'a str,
+    pub migration: &'a str,
+    /// `up` (the up SQL, one transaction), `up_f` (the data step of `up`) or `teardown`.
+    pub part: &'static str,
+}
+
+impl Part<'_> {
+    /// `core/016_280_to_300:up_f`: how reports and `--interrupt` name a part.
+    pub fn id(&self) -> String {
+        format!("{}/{}:{}", self.subsystem, self.migration, self.part)
+    }
+    /// The step log's phase this part belongs to.
+    pub fn phase(&self) -> &'static str {
+        if self.part == "teardown" {
+            "teardown"
+        } else {
+            "up"
+        }
+    }
+}
+
+/// What an observer wants the runner to do before its next unit of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Go,
+    /// Cut the migration connection here, as a lost socket would.
+    Cut,
+}
+
+/// Observers of a run (the forecast's lock recorder, an interrupt). Every method is called
+/// on the runner's task, so each must return at once; the default does nothing.
+pub trait Hooks: Sync {
+    fn part_started(&self, _part: &Part<'_>) {}
+    /// Before unit `done` (0-based) of `total`: a statement of the up transaction, a query
+    /// of a teardown, a row of a data step (`unit` says which).
+    fn before_unit(&self, _part: &Part<'_>, _unit: &'static str, _done: usize, _total: usize) -> Flow {
+        Flow::Go
+    }
+    fn query_started(&self, _part: &Part<'_>, _sql: &str) {}
+    /// A query returned successfully; `commits` when it ended a transaction (an
+    /// autocommitted query, or the COMMIT of the up transaction).
+    fn query_done(&self, _part: &Part<'_>, _sql: &str, _commits: bool) {}
+    fn part_ended(&self, _part: &Part<'_>, _ok: bool) {}
+}
+
+/// No observer.
+pub struct NoHooks;
+impl Hooks for NoHooks {}
 
 /// A migration failed: where, why, and what it left behind.
 #[derive(Debug, Clone, Serialize)]
@@ -84,9 +208,109 @@ struct StepError {
     error: String,
 }
 
+impl StepError {
+    fn pg(statement: impl Into<String>, e: &tokio_postgres::Error) -> Self {
+        StepError {
+            statement: statement.into(),
+            error: describe_pg_error(e),
+        }
+    }
+}
+
+/// The hooks and the part they are told about, carried through one part of a step.
+struct Tap<'a> {
+    hooks: &'a dyn Hooks,
+    part: Part<'a>,
+}
+
+impl<'a> Tap<'a> {
+    fn new(hooks: &'a dyn Hooks, subsystem: &'a str, migration: &'a str, part: &'static str) -> Self {
+        Tap {
+            hooks,
+            part: Part {
+                subsystem,
+                migration,
+                part,
+            },
+        }
+    }
+
+    fn started(&self) {
+        self.hooks.part_started(&self.part);
+    }
+
+    fn ended<T, E>(&self, r: &Result<T, E>) {
+        self.hooks.part_ended(&self.part, r.is_ok());
+    }
+
+    /// Before each unit of work; an observer may cut the connection here.
+    async fn unit(&self, c: &Client, unit: &'static str, done: usize, total: usize) -> Result<(), StepError> {
+        if self.hooks.before_unit(&self.part, unit, done, total) == Flow::Go {
+            return Ok(());
+        }
+        // The server ends the session as it would on a lost socket (an open transaction
+        // rolls back). The query itself fails by design, so its error is the expected one.
+        let cut = c
+            .batch_execute(crate::pg::sql::forecast::TERMINATE_SELF)
+            .await;
+        Err(StepError {
+            statement: format!("(before {unit} {} of {total})", done + 1),
+            error: format!(
+                "the migration connection was cut (--interrupt) before {unit} {} of {total}{}",
+                done + 1,
+                match cut {
+                    Err(e) => format!(": {}", describe_pg_error(&e)),
+                    Ok(()) => String::new(),
+                }
+            ),
+        })
+    }
+
+    async fn batch(&self, c: &Client, sql: &str, commits: bool) -> Result<(), tokio_postgres::Error> {
+        self.hooks.query_started(&self.part, sql);
+        c.batch_execute(sql).await?;
+        self.hooks.query_done(&self.part, sql, commits);
+        Ok(())
+    }
+
+    async fn execute(
+        &self,
+        c: &Client,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        self.hooks.query_started(&self.part, sql);
+        let n = c.execute(sql, params).await?;
+        self.hooks.query_done(&self.part, sql, true);
+        Ok(n)
+    }
+
+    async fn query(
+        &self,
+        c: &Client,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        self.hooks.query_started(&self.part, sql);
+        let rows = c.query(sql, params).await?;
+        self.hooks.query_done(&self.part, sql, true);
+        Ok(rows)
+    }
+}
+
 impl Builtin<'_> {
     /// `kong migrations up`: every migration Kong classifies as new, subsystem by subsystem.
     pub async fn up(&self, client: &Client) -> Result<Vec<StepLog>, RunError> {
+        self.up_with(client, &NoHooks).await
+    }
+
+    /// `kong migrations finish`: the teardown of every pending migration, in catalog order.
+    pub async fn finish(&self, client: &Client) -> Result<Vec<StepLog>, RunError> {
+        self.finish_with(client, &NoHooks).await
+    }
+
+    /// [`Builtin::up`], telling `hooks` where it is.
+    pub async fn up_with(&self, client: &Client, hooks: &dyn Hooks) -> Result<Vec<StepLog>, RunError> {
         let rows = read_meta(client).await?;
         if let Some(r) = rows
             .iter()
@@ -113,15 +337,20 @@ impl Builtin<'_> {
                 if done {
                     continue;
                 }
-                self.step(client, &sub.name, step, "up", &mut logs).await?;
+                self.step(client, &sub.name, step, "up", &mut logs, hooks)
+                    .await?;
             }
         }
         self.unlock(client, owner).await?;
         Ok(logs)
     }
 
-    /// `kong migrations finish`: the teardown of every pending migration, in catalog order.
-    pub async fn finish(&self, client: &Client) -> Result<Vec<StepLog>, RunError> {
+    /// [`Builtin::finish`], telling `hooks` where it is.
+    pub async fn finish_with(
+        &self,
+        client: &Client,
+        hooks: &dyn Hooks,
+    ) -> Result<Vec<StepLog>, RunError> {
         let rows = read_meta(client).await?;
         let owner = self.lock(client).await?;
         let mut logs = vec![];
@@ -132,7 +361,7 @@ impl Builtin<'_> {
                 .and_then(|r| r.pending.clone())
                 .unwrap_or_default();
             for step in sub.sequence.iter().filter(|s| pending.contains(&s.name)) {
-                self.step(client, &sub.name, step, "teardown", &mut logs)
+                self.step(client, &sub.name, step, "teardown", &mut logs, hooks)
                     .await?;
             }
         }
@@ -149,13 +378,14 @@ impl Builtin<'_> {
         step: &Step,
         phase: &'static str,
         logs: &mut Vec<StepLog>,
+        hooks: &dyn Hooks,
     ) -> Result<(), RunError> {
         let t0 = Instant::now();
         let mut log = new_log(sub, step, phase);
         let result = if phase == "up" {
-            self.run_up(client, sub, step, &mut log).await
+            self.run_up(client, sub, step, &mut log, hooks).await
         } else {
-            self.run_teardown(client, sub, step, &mut log).await
+            self.run_teardown(client, sub, step, &mut log, hooks).await
         };
         log.duration_ms = t0.elapsed().as_millis() as u64;
         if let Err(e) = result {
@@ -167,10 +397,7 @@ impl Builtin<'_> {
             _ => Record::Teardown,
         };
         if let Err(e) = client.execute(rec.sql(), &[&sub, &step.name]).await {
-            let e = StepError {
-                statement: rec.sql().into(),
-                error: describe_pg_error(&e),
-            };
+            let e = StepError::pg(rec.sql(), &e);
             return Err(self.failed(client, log, e, std::mem::take(logs)).await);
         }
         tracing::debug!(subsystem = sub, migration = %step.name, phase, "step done");
@@ -196,6 +423,7 @@ impl Builtin<'_> {
         sub: &str,
         step: &Step,
         log: &mut StepLog,
+        hooks: &dyn Hooks,
     ) -> Result<(), StepError> {
         if let Some(rel) = &step.up {
             let sql = self.catalog.sql(rel).map_err(env_step)?;
@@ -203,11 +431,19 @@ impl Builtin<'_> {
                 // Kong sends `BEGIN; <up>; COMMIT;`: all of up or none of it.
                 let stmts = split_statements(&sql);
                 log.statements += stmts.len();
-                run_in_transaction(c, &stmts).await?;
+                let tap = Tap::new(hooks, sub, &step.name, "up");
+                tap.started();
+                let r = run_in_transaction(c, &stmts, &tap).await;
+                tap.ended(&r);
+                r?;
             }
         }
         if let Some(data) = &step.up_f {
-            self.data_step(c, sub, data, log).await?;
+            let tap = Tap::new(hooks, sub, &step.name, "up_f");
+            tap.started();
+            let r = self.data_step(c, sub, data, log, &tap).await;
+            tap.ended(&r);
+            r?;
         }
         Ok(())
     }
@@ -218,24 +454,42 @@ impl Builtin<'_> {
         sub: &str,
         step: &Step,
         log: &mut StepLog,
+        hooks: &dyn Hooks,
     ) -> Result<(), StepError> {
-        if let Some(rel) = &step.teardown {
-            let sql = self.catalog.sql(rel).map_err(env_step)?;
-            // Each query is one simple-Query message: its own implicit transaction, so an
-            // earlier query stays committed when a later one fails (as in production).
-            for query in split_queries(&sql) {
-                if is_blank(&query) {
-                    continue;
-                }
-                log.statements += split_statements(&query).len();
-                c.batch_execute(&query).await.map_err(|e| StepError {
-                    statement: query.trim().to_string(),
-                    error: describe_pg_error(&e),
-                })?;
-            }
-        }
-        if let Some(data) = &step.teardown_step {
-            self.data_step(c, sub, data, log).await?;
+        let tap = Tap::new(hooks, sub, &step.name, "teardown");
+        tap.started();
+        let r = self.teardown_queries(c, step, log, &tap).await;
+        let r = match (r, &step.teardown_step) {
+            (Ok(()), Some(data)) => self.data_step(c, sub, data, log, &tap).await,
+            (r, _) => r,
+        };
+        tap.ended(&r);
+        r
+    }
+
+    async fn teardown_queries(
+        &self,
+        c: &Client,
+        step: &Step,
+        log: &mut StepLog,
+        tap: &Tap<'_>,
+    ) -> Result<(), StepError> {
+        let Some(rel) = &step.teardown else {
+            return Ok(());
+        };
+        let sql = self.catalog.sql(rel).map_err(env_step)?;
+        // Each query is one simple-Query message: its own implicit transaction, so an
+        // earlier query stays committed when a later one fails (as in production).
+        let queries: Vec<String> = split_queries(&sql)
+            .into_iter()
+            .filter(|q| !is_blank(q))
+            .collect();
+        for (i, query) in queries.iter().enumerate() {
+            tap.unit(c, "query", i, queries.len()).await?;
+            log.statements += split_statements(query).len();
+            tap.batch(c, query, true)
+                .await
+                .map_err(|e| StepError::pg(query.trim(), &e))?;
         }
         Ok(())
     }
@@ -246,23 +500,24 @@ impl Builtin<'_> {
         sub: &str,
         name: &str,
         log: &mut StepLog,
+        tap: &Tap<'_>,
     ) -> Result<(), StepError> {
         match name {
-            "route_paths_280_300" => route_paths(c, log).await,
+            "route_paths_280_300" => route_paths(c, log, tap).await,
             "pre_post_function_functions_to_access" => {
-                plugin_configs(c, sub, log, |cfg| {
+                plugin_configs(c, sub, log, tap, |cfg| {
                     transforms::pre_post_function_up_checked(cfg).map(Some)
                 })
                 .await
             }
             "pre_post_function_remove_functions" => {
-                plugin_configs(c, sub, log, |cfg| {
+                plugin_configs(c, sub, log, tap, |cfg| {
                     transforms::pre_post_function_teardown_checked(cfg).map(Some)
                 })
                 .await
             }
             "http_log_headers_280_300" => {
-                plugin_configs(c, "http-log", log, transforms::http_log_headers_checked).await
+                plugin_configs(c, "http-log", log, tap, transforms::http_log_headers_checked).await
             }
             other => Err(StepError {
                 statement: format!("data step {other}"),
@@ -346,6 +601,7 @@ fn new_log(sub: &str, step: &Step, phase: &'static str) -> StepLog {
         statements: 0,
         rows_rewritten: 0,
         quirks: BTreeMap::new(),
+        locks: vec![],
     }
 }
 
@@ -378,38 +634,38 @@ async fn read_meta(c: &Client) -> Result<Vec<Row>, Error> {
         .map_err(|e| Error::db("cannot read schema_meta", e))
 }
 
-async fn run_in_transaction(c: &Client, stmts: &[String]) -> Result<(), StepError> {
-    c.batch_execute("BEGIN").await.map_err(|e| StepError {
-        statement: "BEGIN".into(),
-        error: describe_pg_error(&e),
-    })?;
-    for s in stmts {
+async fn run_in_transaction(c: &Client, stmts: &[String], tap: &Tap<'_>) -> Result<(), StepError> {
+    tap.batch(c, "BEGIN", false)
+        .await
+        .map_err(|e| StepError::pg("BEGIN", &e))?;
+    for (i, s) in stmts.iter().enumerate() {
+        tap.unit(c, "statement", i, stmts.len()).await?;
         tracing::trace!(statement = %s, "up");
-        if let Err(e) = c.batch_execute(s).await {
+        if let Err(e) = tap.batch(c, s, false).await {
+            // The statement's error is the one to report; a failed ROLLBACK on top of it
+            // changes nothing (the server aborts the transaction either way).
             let _ = c.batch_execute("ROLLBACK").await;
-            return Err(StepError {
-                statement: s.clone(),
-                error: describe_pg_error(&e),
-            });
+            return Err(StepError::pg(s.clone(), &e));
         }
     }
-    c.batch_execute("COMMIT").await.map_err(|e| StepError {
-        statement: "COMMIT".into(),
-        error: describe_pg_error(&e),
-    })
+    tap.batch(c, "COMMIT", true)
+        .await
+        .map_err(|e| StepError::pg("COMMIT", &e))
 }
 
 /// core/016 up_f: every route's paths through Kong's migrate_path; one autocommitted UPDATE
 /// per changed route, `updated_at` untouched.
-async fn route_paths(c: &Client, log: &mut StepLog) -> Result<(), StepError> {
+async fn route_paths(c: &Client, log: &mut StepLog, tap: &Tap<'_>) -> Result<(), StepError> {
     const SELECT: &str = "SELECT id, paths FROM routes WHERE paths IS NOT NULL";
     const UPDATE: &str = "UPDATE routes SET paths = $1 WHERE id = $2";
-    let rows = c.query(SELECT, &[]).await.map_err(|e| StepError {
-        statement: SELECT.into(),
-        error: describe_pg_error(&e),
-    })?;
+    let rows = tap
+        .query(c, SELECT, &[])
+        .await
+        .map_err(|e| StepError::pg(SELECT, &e))?;
     log.statements += 1;
-    for r in rows {
+    let total = rows.len();
+    for (i, r) in rows.into_iter().enumerate() {
+        tap.unit(c, "row", i, total).await?;
         let id: Uuid = r.get(0);
         let paths: Vec<String> = r.get(1);
         let mut changed = false;
@@ -423,11 +679,10 @@ async fn route_paths(c: &Client, log: &mut StepLog) -> Result<(), StepError> {
             out.push(np);
         }
         if changed {
-            c.execute(UPDATE, &[&out, &id])
+            tap.execute(c, UPDATE, &[&out, &id])
                 .await
-                .map_err(|e| StepError {
-                    statement: format!("UPDATE routes SET paths = {out:?} WHERE id = '{id}'"),
-                    error: describe_pg_error(&e),
+                .map_err(|e| {
+                    StepError::pg(format!("UPDATE routes SET paths = {out:?} WHERE id = '{id}'"), &e)
                 })?;
             log.rows_rewritten += 1;
             log.statements += 1;
@@ -443,18 +698,21 @@ async fn plugin_configs(
     c: &Client,
     plugin: &str,
     log: &mut StepLog,
+    tap: &Tap<'_>,
     rewrite: impl Fn(
         &serde_json::Value,
     ) -> Result<Option<serde_json::Value>, transforms::TransformError>,
 ) -> Result<(), StepError> {
     const SELECT: &str = "SELECT id, config FROM plugins WHERE name = $1";
     const UPDATE: &str = "UPDATE plugins SET config = $1 WHERE id = $2";
-    let rows = c.query(SELECT, &[&plugin]).await.map_err(|e| StepError {
-        statement: SELECT.replace("$1", &format!("'{plugin}'")),
-        error: describe_pg_error(&e),
-    })?;
+    let rows = tap
+        .query(c, SELECT, &[&plugin])
+        .await
+        .map_err(|e| StepError::pg(SELECT.replace("$1", &format!("'{plugin}'")), &e))?;
     log.statements += 1;
-    for r in rows {
+    let total = rows.len();
+    for (i, r) in rows.into_iter().enumerate() {
+        tap.unit(c, "row", i, total).await?;
         let id: Uuid = r.get(0);
         let config: serde_json::Value = r.get(1);
         let new = rewrite(&config).map_err(|e| StepError {
@@ -467,12 +725,9 @@ async fn plugin_configs(
         for q in transforms::quirks(&config, &new) {
             *log.quirks.entry(q.to_string()).or_default() += 1;
         }
-        c.execute(UPDATE, &[&new, &id])
+        tap.execute(c, UPDATE, &[&new, &id])
             .await
-            .map_err(|e| StepError {
-                statement: format!("UPDATE plugins SET config = '...' WHERE id = '{id}'"),
-                error: describe_pg_error(&e),
-            })?;
+            .map_err(|e| StepError::pg(format!("UPDATE plugins SET config = '...' WHERE id = '{id}'"), &e))?;
         log.rows_rewritten += 1;
         log.statements += 1;
     }

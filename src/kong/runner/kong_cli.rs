@@ -1,6 +1,8 @@
 //! The real-Kong runner: `kong migrations up` and `kong migrations finish` of a Kong binary
-//! the user names, pointed at the throwaway through KONG_PG_* variables. Kong's output is
-//! captured for the report; its `migrated up to` lines become the step log.
+//! the user names, pointed at the throwaway through KONG_PG_* variables (TLS included:
+//! KONG_PG_SSL, KONG_PG_SSL_VERIFY, KONG_LUA_SSL_TRUSTED_CERTIFICATE, so Kong connects the way
+//! the tool does). Kong's output is captured for the report; its `migrated up to` lines
+//! become the step log.
 //!
 //! This is the runner for Kong Enterprise and custom plugins, whose migrations the built-in
 //! catalog does not have: `bootstrap` of the same binary gives the golden reference.
@@ -13,7 +15,8 @@ use serde::Serialize;
 
 use super::builtin::{Failure, RunError, StepLog};
 use crate::error::{Error, Result};
-use crate::pg::conn::{ConnSpec, Endpoint};
+use crate::pg::conn::{ConnSpec, Endpoint, RootCert, SslMode};
+use crate::pg::conn::tls::Verify;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KongOutput {
@@ -58,6 +61,8 @@ impl KongCli {
                 ))
             }
         };
+        let tls = kong_tls(db)?;
+        let password = db.resolved_password();
         let mut cmd = Command::new(&self.bin);
         cmd.arg("migrations")
             .args(args)
@@ -67,11 +72,16 @@ impl KongCli {
             .env("KONG_PG_USER", &db.user)
             .env("KONG_PG_DATABASE", &db.dbname)
             .env("KONG_PREFIX", self.prefix.path())
+            .env("KONG_PG_SSL", if tls.ssl { "on" } else { "off" })
+            .env("KONG_PG_SSL_VERIFY", if tls.verify { "on" } else { "off" })
             .env_remove("KONG_PG_PASSWORD")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(pw) = &db.password {
+        if let Some(t) = &tls.trusted_certificate {
+            cmd.env("KONG_LUA_SSL_TRUSTED_CERTIFICATE", t);
+        }
+        if let Some(pw) = &password {
             cmd.env("KONG_PG_PASSWORD", pw);
         }
         let t0 = Instant::now();
@@ -132,6 +142,7 @@ impl KongCli {
             statements: 0,
             rows_rewritten: 0,
             quirks: Default::default(),
+            locks: vec![],
         };
         Err(RunError::Failed(Box::new(Failure {
             subsystem,
@@ -163,16 +174,83 @@ pub fn parse_steps(stdout: &str, phase: &'static str) -> Vec<StepLog> {
                 statements: 0,
                 rows_rewritten: 0,
                 quirks: Default::default(),
+                locks: vec![],
             })
         })
         .collect()
 }
 
 fn redact(text: &str, db: &ConnSpec) -> String {
-    match &db.password {
-        Some(pw) if !pw.is_empty() => text.replace(pw.as_str(), "***"),
-        _ => text.to_string(),
+    db.redact(text)
+}
+
+/// Kong's TLS settings for a target.
+#[derive(Debug, PartialEq, Eq)]
+struct KongTls {
+    ssl: bool,
+    verify: bool,
+    trusted_certificate: Option<String>,
+}
+
+/// The kong.conf TLS settings that make Kong connect to `db` the way the tool does (pgmoon
+/// @3.4.2: `pg_ssl` asks for TLS and goes on without it when the server offers none, as
+/// `prefer` does; `pg_ssl_verify` checks the chain against `lua_ssl_trusted_certificate`,
+/// never the host name). What Kong cannot do is refused rather than quietly weakened.
+fn kong_tls(db: &ConnSpec) -> Result<KongTls> {
+    let t = &db.params.tls;
+    if t.cert.is_some() {
+        return Err(Error::Usage(
+            "the target asks for a client certificate (sslcert), and Kong 3.4 cannot present \
+             one to PostgreSQL (kong.conf has no such setting); log in to the --target server \
+             with a password for --runner kong, or use the built-in runner"
+                .into(),
+        ));
     }
+    let mode = t.effective_mode();
+    if mode == SslMode::VerifyFull {
+        return Err(Error::Usage(
+            "the target asks for sslmode=verify-full, and Kong checks a PostgreSQL \
+             certificate's CA (pg_ssl_verify) but never its host name; with --runner kong use \
+             sslmode=verify-ca for the --target server (Kong's own strength), or the built-in \
+             runner"
+                .into(),
+        ));
+    }
+    if matches!(mode, SslMode::Disable | SslMode::Allow) {
+        return Ok(KongTls {
+            ssl: false,
+            verify: false,
+            trusted_certificate: None,
+        });
+    }
+    if t.verification() == Verify::Nothing {
+        return Ok(KongTls {
+            ssl: true,
+            verify: false,
+            trusted_certificate: None,
+        });
+    }
+    let trusted = match &t.root_cert {
+        Some(RootCert::System) => "system".to_string(),
+        _ => {
+            let file = t
+                .root_file()
+                .map_err(|e| Error::Usage(format!("{}; {}", e.detail, e.fix)))?
+                .ok_or_else(|| {
+                    Error::Usage("the target verifies the server but names no CA file".into())
+                })?;
+            // Kong resolves a relative path against its own prefix, not our directory.
+            std::path::absolute(&file)
+                .map_err(|e| Error::io("cannot resolve", &file, e))?
+                .display()
+                .to_string()
+        }
+    };
+    Ok(KongTls {
+        ssl: true,
+        verify: true,
+        trusted_certificate: Some(trusted),
+    })
 }
 
 fn which(bin: &Path) -> Option<PathBuf> {
@@ -212,6 +290,26 @@ mod tests {
                 "acme/001_280_to_300"
             ]
         );
+    }
+
+    #[test]
+    fn kong_gets_the_tls_the_tool_uses() {
+        let tls = |s: &str| kong_tls(&ConnSpec::parse(s).unwrap());
+        let off = tls("host=h sslmode=disable").unwrap();
+        assert!(!off.ssl && !off.verify);
+        let on = tls("host=h sslmode=require sslrootcert=/nonexistent/ca.pem").unwrap();
+        assert!(on.ssl && !on.verify, "{on:?}");
+        let ca = tls("host=h sslmode=verify-ca sslrootcert=/etc/ca.pem").unwrap();
+        assert_eq!(
+            ca,
+            KongTls {
+                ssl: true,
+                verify: true,
+                trusted_certificate: Some("/etc/ca.pem".into())
+            }
+        );
+        assert!(tls("host=h sslmode=verify-full sslrootcert=/etc/ca.pem").is_err());
+        assert!(tls("host=h sslmode=require sslcert=/c.pem sslkey=/k.pem").is_err());
     }
 
     #[test]

@@ -447,4 +447,61 @@ mod tests {
             Entity::Plugin { scope: Some(s), .. } if s == "global"
         ));
     }
+
+    #[test]
+    fn credentials_are_named_never_shown() {
+        let p = plugin(
+            "http-log",
+            json!({"headers": {"Authorization": ["Bearer s3cr3t-token"], "X-A": "s3cr3t-token"}}),
+        );
+        let f = plugin_hazards_in(&[p], RuleScope::Declarative);
+        assert_eq!(kinds(&f), vec!["http-log-headers-array"]);
+        assert_eq!(f[0].entity.field(), Some("config.headers.Authorization"));
+        assert!(f[0].message.contains("`config.headers.Authorization`"));
+        let everything = format!(
+            "{}\n{}\n{:?}",
+            serde_json::to_string(&f).unwrap(),
+            f[0].to_text(),
+            f[0].to_problem(crate::report::Kind::RuntimeHazard)
+        );
+        assert!(!everything.contains("s3cr3t"), "{everything}");
+
+        // The guard behind every `{value}`, for rules to come.
+        for (path, v) in [
+            ("config.headers.X-Trace", json!("t")),
+            ("config.headers", json!({"Authorization": "Bearer t"})),
+            ("config.aws_secret", json!("t")),
+            ("config.aws_key", json!("t")),
+            ("config.provision_key", json!("t")),
+            ("config.client_secret", json!("t")),
+            ("config.storage_config.redis.auth", json!("t")),
+            ("config.storage_config.vault.token", json!("t")),
+            (
+                "config.storage_config.vault",
+                json!({"host": "v", "token": "t"}),
+            ),
+            ("config.password", json!("t")),
+        ] {
+            let m = render("is {value}", path, Some(&v));
+            assert_eq!(
+                m, "is (value not shown: it may hold a credential)",
+                "{path}"
+            );
+        }
+        for (path, v, shown) in [
+            (
+                "config.storage_config.vault.auth_method",
+                json!("approle"),
+                r#""approle""#,
+            ),
+            (
+                "config.host",
+                json!("lambda.internal"),
+                r#""lambda.internal""#,
+            ),
+            ("config.retry_count", json!(3), "3"),
+        ] {
+            assert_eq!(render("{value}", path, Some(&v)), shown, "{path}");
+        }
+    }
 }
