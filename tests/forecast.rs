@@ -37,9 +37,17 @@ async fn steps_show_their_locks_and_a_cut_016_up_f_reruns_into_double_tildes() {
     let (code, v) = rehearse(&db, &["--interrupt", "core/016_280_to_300:up_f"]);
     assert_eq!(code, 0, "{:#}", v["problems"]);
     let s017 = step(&v, "017_300_to_310", "up");
-    assert!(holds(s017, "upstreams", "AccessExclusiveLock"), "{:#}", s017["locks"]);
+    assert!(
+        holds(s017, "upstreams", "AccessExclusiveLock"),
+        "{:#}",
+        s017["locks"]
+    );
     let s019 = step(&v, "019_320_to_330", "up");
-    assert!(holds(s019, "plugins", "AccessExclusiveLock"), "{:#}", s019["locks"]);
+    assert!(
+        holds(s019, "plugins", "AccessExclusiveLock"),
+        "{:#}",
+        s019["locks"]
+    );
     assert_eq!(v["db_timeout_s"], 60);
 
     let i = &v["interrupts"][0];
@@ -58,7 +66,10 @@ async fn steps_show_their_locks_and_a_cut_016_up_f_reruns_into_double_tildes() {
         .filter(|m| m.starts_with("routes ") && m.contains("\"~~"))
         .collect();
     assert!(!doubled.is_empty(), "no `~~` route named: {i:#}");
-    assert!(i["recovery"].as_str().unwrap().contains("UPDATE routes"), "{i:#}");
+    assert!(
+        i["recovery"].as_str().unwrap().contains("UPDATE routes"),
+        "{i:#}"
+    );
     assert_eq!(i["recovery_verified"], true, "{i:#}");
 }
 
@@ -90,8 +101,14 @@ async fn a_slow_019_exceeds_the_db_timeout_and_blocks_2_8_plugin_reads() {
         .iter()
         .find(|p| p["migration"] == "019_320_to_330")
         .unwrap_or_else(|| panic!("019 did not time out: {:#}", v["problems"]));
-    assert!(p019["fix"].as_str().unwrap().contains("--db-timeout"), "{p019:#}");
-    assert!(p019["message"].as_str().unwrap().contains("would stop"), "{p019:#}");
+    assert!(
+        p019["fix"].as_str().unwrap().contains("--db-timeout"),
+        "{p019:#}"
+    );
+    assert!(
+        p019["message"].as_str().unwrap().contains("would stop"),
+        "{p019:#}"
+    );
 
     let plugins = v["workload"]
         .as_array()
@@ -100,9 +117,15 @@ async fn a_slow_019_exceeds_the_db_timeout_and_blocks_2_8_plugin_reads() {
         .find(|c| c["table"] == "plugins")
         .unwrap_or_else(|| panic!("no plugins reads: {:#}", v["workload"]));
     assert!(plugins["runs"].as_u64().unwrap() > 1, "{plugins:#}");
-    assert!(plugins["max_wait_ms"].as_u64().unwrap() >= 1000, "{plugins:#}");
     assert!(
-        plugins["blocked_by"].as_str().unwrap().contains("019_320_to_330"),
+        plugins["max_wait_ms"].as_u64().unwrap() >= 1000,
+        "{plugins:#}"
+    );
+    assert!(
+        plugins["blocked_by"]
+            .as_str()
+            .unwrap()
+            .contains("019_320_to_330"),
         "{plugins:#}"
     );
     let warned = v["warnings"].as_array().unwrap().iter().any(|w| {
@@ -112,7 +135,11 @@ async fn a_slow_019_exceeds_the_db_timeout_and_blocks_2_8_plugin_reads() {
     assert!(warned, "{:#}", v["warnings"]);
     // The workload's one write is rolled back: the end state is still exactly Kong's.
     assert!(
-        v["counts"].as_array().unwrap().iter().all(|c| c["ok"] == true),
+        v["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true),
         "{:#}",
         v["counts"]
     );
@@ -121,7 +148,13 @@ async fn a_slow_019_exceeds_the_db_timeout_and_blocks_2_8_plugin_reads() {
 #[test]
 fn an_unknown_interrupt_step_is_a_usage_error() {
     let out = std::process::Command::new(common::bin())
-        .args(["run", "--dump", "/nonexistent", "--interrupt", "core/999_x:up_f"])
+        .args([
+            "run",
+            "--dump",
+            "/nonexistent",
+            "--interrupt",
+            "core/999_x:up_f",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

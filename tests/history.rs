@@ -64,8 +64,16 @@ async fn check(tag: &str, leftovers: bool) {
 
     let (code, v) = run_json(&["run", "--source", &src]);
     assert_eq!(code, 0, "{tag}: run {:#}", v["problems"]);
-    assert_eq!(v["problems"].as_array().unwrap().len(), 0, "{tag}: 0 false problems");
-    assert!(v["reference_diff"].is_null(), "{tag}: {}", v["reference_diff"]);
+    assert_eq!(
+        v["problems"].as_array().unwrap().len(),
+        0,
+        "{tag}: 0 false problems"
+    );
+    assert!(
+        v["reference_diff"].is_null(),
+        "{tag}: {}",
+        v["reference_diff"]
+    );
 
     // What Kong 3.4.2 leaves in place stays: no change of the source removed it.
     let changes = v["schema_changes"].as_array().unwrap();

@@ -91,7 +91,7 @@ async fn keep_on_a_server_target_names_every_database_it_leaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_fixture_into_does_not_claim_the_database_was_untouched() {
     let db = TestDb::local().await;
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .args([
             "fixture",
             "--scale",
@@ -155,4 +155,29 @@ async fn verify_backup_checks_the_manifests_catalog_sha256() {
         "{:#}",
         v["problems"]
     );
+}
+
+#[test]
+fn report_files_are_private_even_when_they_existed() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("report.json");
+    let junit = d.path().join("report.xml");
+    std::fs::write(&json, "old").unwrap();
+    std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _) = run_json(&[
+        "demo",
+        "--scale",
+        "1",
+        "--report-json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    for p in [&json, &junit] {
+        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+    assert!(std::fs::read_to_string(&json).unwrap().contains("\"verdict\""));
 }

@@ -13,7 +13,9 @@ use serde_json::Value;
 /// given, so the test's own environment cannot leak in).
 fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
     let mut cmd = Command::new(bin());
-    cmd.args(args).args(["--format", "json"]).env_remove("KONG_PLUGINS");
+    cmd.args(args)
+        .args(["--format", "json"])
+        .env_remove("KONG_PLUGINS");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -67,15 +69,16 @@ async fn a_restricted_list_migrates_only_what_kong_loads() {
     assert_eq!(code, 3, "{v:#}");
     assert!(kinds(&v).iter().all(|k| k == "plugin_not_loaded"), "{v:#}");
     let msgs = v["problems"].to_string();
-    assert!(msgs.contains("`oauth2`") && msgs.contains("kong.conf line 2"), "{msgs}");
+    assert!(
+        msgs.contains("`oauth2`") && msgs.contains("kong.conf line 2"),
+        "{msgs}"
+    );
     assert!(!msgs.contains("`key-auth`"), "{msgs}");
     assert_eq!(subsystem(&v, "oauth2")["verdict"], "not_loaded");
 
     db.client()
         .await
-        .batch_execute(
-            "DELETE FROM plugins WHERE name NOT IN ('key-auth', 'acl', 'basic-auth')",
-        )
+        .batch_execute("DELETE FROM plugins WHERE name NOT IN ('key-auth', 'acl', 'basic-auth')")
         .await
         .unwrap();
     let (code, v) = cli(&["status", "--db", &src, "--kong-conf", conf], &[]);
@@ -94,7 +97,12 @@ async fn a_restricted_list_migrates_only_what_kong_loads() {
         .iter()
         .map(|s| s["subsystem"].as_str().unwrap().to_string())
         .collect();
-    assert!(steps.iter().all(|s| ["core", "key-auth"].contains(&s.as_str())), "{steps:?}");
+    assert!(
+        steps
+            .iter()
+            .all(|s| ["core", "key-auth"].contains(&s.as_str())),
+        "{steps:?}"
+    );
 
     // KONG_PLUGINS wins over the file, as in Kong.
     let (code, v) = cli(
@@ -106,18 +114,31 @@ async fn a_restricted_list_migrates_only_what_kong_loads() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| format!("{}/{}", m["subsystem"].as_str().unwrap(), m["migration"].as_str().unwrap()))
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["subsystem"].as_str().unwrap(),
+                m["migration"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert!(ran.contains(&"key-auth/004_320_to_330".to_string()), "{ran:?}");
     assert!(
-        ran.iter().all(|m| m.starts_with("core/") || m.starts_with("key-auth/")),
+        ran.contains(&"key-auth/004_320_to_330".to_string()),
+        "{ran:?}"
+    );
+    assert!(
+        ran.iter()
+            .all(|m| m.starts_with("core/") || m.starts_with("key-auth/")),
         "only loaded subsystems migrate: {ran:?}"
     );
     // oauth2's tables and rows stay as 2.8 left them, and that is the expected end state.
     let counts = v["counts"].as_array().unwrap();
     assert!(counts.iter().all(|c| c["ok"] == true), "{counts:#?}");
     let warnings = v["warnings"].to_string();
-    assert!(warnings.contains("whose plugin is not loaded"), "{warnings}");
+    assert!(
+        warnings.contains("whose plugin is not loaded"),
+        "{warnings}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

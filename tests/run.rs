@@ -388,7 +388,10 @@ async fn a_kong_schema_other_than_public_goes_through_snapshot_verify_backup_and
     let (code, v) = rehearse(&db, &[]);
     assert_eq!(code, 3, "{:#}", v["problems"]);
     assert_eq!(kinds(&v), ["not_kong"]);
-    assert!(v["problems"][0]["fix"].as_str().unwrap().contains("--schema"));
+    assert!(v["problems"][0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("--schema"));
 
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
@@ -440,7 +443,11 @@ fn plain_dump(db: &TestDb, path: &std::path::Path) {
         .envs(db.tw().target().libpq_env())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,7 +456,13 @@ async fn run_takes_plain_sql_dumps_also_gzipped() {
     let dir = tempfile::tempdir().unwrap();
     let sql = dir.path().join("kong.sql");
     plain_dump(&db, &sql);
-    let (code, v) = run_json(&["run", "--dump", sql.to_str().unwrap(), "--rollback", "recreate"]);
+    let (code, v) = run_json(&[
+        "run",
+        "--dump",
+        sql.to_str().unwrap(),
+        "--rollback",
+        "recreate",
+    ]);
     assert_eq!(code, 0, "{:#}", v["problems"]);
     assert_eq!(v["migrations"].as_array().unwrap().len(), 19);
     assert_eq!(v["rollback"][0]["exact"], true, "{:#}", v["rollback"]);

@@ -90,7 +90,11 @@ impl TlsServer {
         let files = tempfile::tempdir().unwrap();
         let f = files.path();
         write_private(&f.join("ca.pem"), &ca.pem(), None);
-        write_private(&f.join("wrong-ca.pem"), &self::ca("someone else's CA").pem(), None);
+        write_private(
+            &f.join("wrong-ca.pem"),
+            &self::ca("someone else's CA").pem(),
+            None,
+        );
         let (client_crt, client_key) =
             leaf(&ca, "certuser", &[], ExtendedKeyUsagePurpose::ClientAuth);
         write_private(&f.join("client.crt"), &client_crt, None);
@@ -275,12 +279,18 @@ async fn a_wrong_ca_is_refused_naming_the_certificate_problem_and_the_fix() {
     assert_exit(&s.status(&named("verify-ca"), &[]), 0);
     // A missing root certificate file is named, with the fix.
     let out = s.status(
-        &s.conninfo("127.0.0.1", "sslmode=verify-full sslrootcert=/nonexistent/ca.pem"),
+        &s.conninfo(
+            "127.0.0.1",
+            "sslmode=verify-full sslrootcert=/nonexistent/ca.pem",
+        ),
         &[],
     );
     assert_exit(&out, 5);
     let m = message(&out);
-    assert!(m.contains("/nonexistent/ca.pem") && m.contains("does not exist"), "{m}");
+    assert!(
+        m.contains("/nonexistent/ca.pem") && m.contains("does not exist"),
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +323,10 @@ async fn pgsslmode_and_pgsslrootcert_from_the_environment_are_honoured() {
     assert_exit(&off, 5);
     // The connection string wins over the environment, as in libpq.
     let explicit = s.status(
-        &s.conninfo("localhost", &format!("sslmode=verify-full sslrootcert={ca}")),
+        &s.conninfo(
+            "localhost",
+            &format!("sslmode=verify-full sslrootcert={ca}"),
+        ),
         &[("PGSSLMODE", "disable"), ("PGSSLROOTCERT", &wrong)],
     );
     assert_exit(&explicit, 0);
@@ -396,11 +409,7 @@ async fn a_client_certificate_login_works() {
     let m = message(&without);
     assert!(m.contains("certificate"), "{m}");
     // A key others can read is refused, as libpq does.
-    std::fs::set_permissions(
-        s.file("client.key"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
+    std::fs::set_permissions(s.file("client.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
     let open = Command::new(bin())
         .args(["status", "--format", "json", "--db", &conninfo])
         .output()
@@ -467,7 +476,11 @@ async fn kong_conf_pg_ssl_reaches_a_tls_only_server() {
     let wrong = s.file("wrong-ca.pem").display().to_string();
     let out = run(&[("KONG_LUA_SSL_TRUSTED_CERTIFICATE", &wrong)]);
     assert_exit(&out, 5);
-    assert!(message(&out).contains("not signed by a CA"), "{}", message(&out));
+    assert!(
+        message(&out).contains("not signed by a CA"),
+        "{}",
+        message(&out)
+    );
     // pg_ssl = off is Kong's plaintext, which this server refuses.
     let out = run(&[("KONG_PG_SSL", "off")]);
     assert_exit(&out, 5);

@@ -62,9 +62,13 @@ pub(crate) async fn read_facts(
     let keys = fingerprint::table_keys(tx, &schema).await?;
     let scopes = fingerprint::whole_table_scopes(&catalog, &keys);
     let snapshot = fingerprint::export_snapshot(tx).await?;
-    let fps =
-        fingerprint::fingerprint_all(spec, Some(&snapshot), scopes.into_values().collect(), workers)
-            .await?;
+    let fps = fingerprint::fingerprint_all(
+        spec,
+        Some(&snapshot),
+        scopes.into_values().collect(),
+        workers,
+    )
+    .await?;
     let tables: BTreeMap<String, TableEntry> = fps
         .into_iter()
         .map(|f| (f.table.clone(), TableEntry::from(f)))
@@ -90,9 +94,8 @@ pub async fn restore_dump(
     work_dir: &std::path::Path,
     archive_for_rollback: bool,
 ) -> Result<std::path::PathBuf> {
-    let input = verify::classify(dump).map_err(|p| {
-        Error::Usage(format!("{}. {}", p.message, p.fix))
-    })?;
+    let input =
+        verify::classify(dump).map_err(|p| Error::Usage(format!("{}. {}", p.message, p.fix)))?;
     if !input.is_plain_sql() {
         crate::pg::programs::pg_restore(&tw.client_tool("pg_restore")?, dump, tw.target(), jobs)?;
         return Ok(dump.to_path_buf());
@@ -104,6 +107,49 @@ pub async fn restore_dump(
     let archive = work_dir.join("restored-plain-sql.dump");
     crate::pg::programs::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &archive)?;
     Ok(archive)
+}
+
+/// The first rows of `table` that differ between `want` (what the restore is compared
+/// with) and `got` (the restore), both live, named by key: "" when the chunks agree or
+/// cannot say. Reads at most two chunks of each side again.
+pub(crate) async fn differing_rows(
+    want_db: &ConnSpec,
+    got_db: &ConnSpec,
+    schema: &str,
+    table: &str,
+    want: &TableEntry,
+    got: &TableEntry,
+) -> Result<String> {
+    let (Some(wc), Some(gc)) = (&want.chunks, &got.chunks) else {
+        return Ok(String::new());
+    };
+    let Some(diff) = fingerprint::first_difference(wc, gc) else {
+        return Ok(String::new());
+    };
+    let (a, b) = (want_db.connect().await?, got_db.connect().await?);
+    let scope_of = |c: &tokio_postgres::Client| {
+        let c = c;
+        async move {
+            fingerprint::whole_tables(c, schema)
+                .await
+                .map(|mut s| s.remove(table))
+        }
+    };
+    let (Some(sa), Some(sb)) = (scope_of(&a).await?, scope_of(&b).await?) else {
+        return Ok(String::new());
+    };
+    let rows = fingerprint::locate(&a, &sa, &b, &sb, &diff, 5).await?;
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "; by {}: {}",
+        wc.key.join(", "),
+        rows.iter()
+            .map(|r| format!("{} {}", r.key, r.what))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 pub(crate) fn kong_state(facts: &Facts) -> Result<KongState> {

@@ -437,14 +437,21 @@ pub async fn verify(
                 restored_rows: got.map(|x| x.rows),
                 ok,
             });
+            // Against a live source both sides can be read again: the rows are named.
+            let rows = match (want, got, &opts.against) {
+                (Some(w), Some(g), Some(src)) if !ok => {
+                    super::differing_rows(src, tw.target(), &facts.schema, t, w, g).await?
+                }
+                _ => String::new(),
+            };
             match (want, got) {
                 (Some(w), Some(g)) if w.rows != g.rows => r.problems.push(
-                    Problem::new(Kind::CountMismatch, format!("table {t}: {} rows restored, {} expected", g.rows, w.rows))
+                    Problem::new(Kind::CountMismatch, format!("table {t}: {} rows restored, {} expected; {}{rows}", g.rows, w.rows, w.first_difference(g)))
                         .object(format!("table {t}"))
                         .fix("The backup does not hold what the source held: take it again."),
                 ),
                 (Some(w), Some(g)) if !ok => r.problems.push(
-                    Problem::new(Kind::ContentMismatch, format!("table {t}: same row count, different contents; {}", w.first_difference(g)))
+                    Problem::new(Kind::ContentMismatch, format!("table {t}: same row count, different contents; {}{rows}", w.first_difference(g)))
                         .object(format!("table {t}"))
                         .fix("Rows changed between the backup and what it is compared with; if compared with a live source, it moved on since the backup."),
                 ),

@@ -1,6 +1,6 @@
 //! `run` and `demo`: a rehearsal on a throwaway, rendered for people and for machines.
 
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::{throwaway_options, Outcome};
@@ -16,11 +16,7 @@ use crate::rehearsal::{self, Report, Source};
 use crate::report::Progress;
 use crate::throwaway::{self, Throwaway};
 
-fn options(
-    a: &RehearsalArgs,
-    plugins: Plugins,
-    schema: Option<String>,
-) -> rehearsal::Options {
+fn options(a: &RehearsalArgs, plugins: Plugins, schema: Option<String>) -> rehearsal::Options {
     rehearsal::Options {
         plugins,
         schema,
@@ -185,6 +181,9 @@ fn finish(report: &mut Report, a: &RehearsalArgs) -> Result<Outcome> {
                 .mode(0o600)
                 .open(path)
                 .map_err(|e| Error::io("cannot create the report", path, e))?;
+            // `mode` applies only to a new file: an existing report is narrowed too.
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io("cannot set mode 0600 on the report", path, e))?;
             render(&mut f, report).map_err(|e| Error::io("cannot write the report", path, e))?;
         }
     }

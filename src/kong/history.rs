@@ -142,7 +142,11 @@ pub async fn upgrade_to_285(client: &Client) -> Result<Replay> {
     for sub in &target.subsystems {
         let row = rows.iter().find(|r| r.subsystem == sub.name);
         let state = kong_state(&sub.name, row, &sub.names());
-        for m in sub.migrations.iter().filter(|m| state.new.contains(&m.name)) {
+        for m in sub
+            .migrations
+            .iter()
+            .filter(|m| state.new.contains(&m.name))
+        {
             let ctx = |what: &str| format!("replay 2.8.5 up: {}/{} {what}", sub.name, m.name);
             let up = m.up.trim();
             if !up.is_empty() {
@@ -206,7 +210,11 @@ mod tests {
             let r = release(tag).unwrap();
             assert_eq!(r.version, tag);
             assert_eq!(r.subsystems[0].name, "core");
-            assert_eq!(expected_schema_meta_after_285(tag).unwrap().len(), 13, "{tag}");
+            assert_eq!(
+                expected_schema_meta_after_285(tag).unwrap().len(),
+                13,
+                "{tag}"
+            );
         }
         assert!(matches!(release("1.2.3"), Err(Error::Usage(_))));
     }

@@ -153,8 +153,7 @@ impl Effect {
                 self.name.as_deref() == Some(name) || table.is_some_and(whole_table)
             }
             "function" => {
-                self.op == "create_function"
-                    && self.name.as_deref() == name.split('(').next()
+                self.op == "create_function" && self.name.as_deref() == name.split('(').next()
             }
             _ => false,
         }
@@ -271,9 +270,10 @@ impl LtsCatalog {
     /// `not_loaded`, so every runner, judge and check that walks `subsystems` does what Kong
     /// does: nothing for them.
     pub fn restrict(&mut self, plugins: &Plugins) {
-        let (kept, dropped): (Vec<Subsystem>, Vec<Subsystem>) = std::mem::take(&mut self.subsystems)
-            .into_iter()
-            .partition(|s| plugins.loads_subsystem(&s.name));
+        let (kept, dropped): (Vec<Subsystem>, Vec<Subsystem>) =
+            std::mem::take(&mut self.subsystems)
+                .into_iter()
+                .partition(|s| plugins.loads_subsystem(&s.name));
         self.subsystems = kept;
         self.not_loaded.extend(dropped);
     }
@@ -285,7 +285,12 @@ impl LtsCatalog {
 
     /// The first migration of the sequence (loaded subsystems only) whose declared effects
     /// act on this object, as `(subsystem, migration)`.
-    pub fn touched_by(&self, object: &str, table: Option<&str>, name: &str) -> Option<(String, String)> {
+    pub fn touched_by(
+        &self,
+        object: &str,
+        table: Option<&str>,
+        name: &str,
+    ) -> Option<(String, String)> {
         self.subsystems.iter().find_map(|sub| {
             sub.sequence.iter().find_map(|step| {
                 step.effects

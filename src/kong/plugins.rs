@@ -111,7 +111,9 @@ impl Plugins {
         let conf = path
             .map(|p| load(p).map_err(|e| Error::io("cannot read the kong.conf", p, e)))
             .transpose()?;
-        Ok(Self::from_settings(conf.as_ref(), &|k| std::env::var(k).ok()))
+        Ok(Self::from_settings(conf.as_ref(), &|k| {
+            std::env::var(k).ok()
+        }))
     }
 
     /// Kong's merge of the array setting into `loaded_plugins`.

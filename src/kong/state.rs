@@ -171,7 +171,12 @@ pub fn judge(obs: &Observed, cat: &LtsCatalog, opts: &Options) -> Result<Verdict
                  would run once it is loaded) and leaves its tables as they are",
                 sub.name,
                 opts.plugins.describe(),
-                list(&sub.sequence.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()),
+                list(
+                    &sub.sequence
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                ),
             ));
         }
         v.subsystems.push(st);
@@ -1241,10 +1246,18 @@ mod tests {
         assert_eq!(v.problems.len(), 1, "{:#?}", v.problems);
         assert_eq!(v.problems[0].kind, Kind::PluginNotLoaded);
         assert!(v.problems[0].message.contains("oauth2"));
-        let oauth2 = v.subsystems.iter().find(|s| s.subsystem == "oauth2").unwrap();
+        let oauth2 = v
+            .subsystems
+            .iter()
+            .find(|s| s.subsystem == "oauth2")
+            .unwrap();
         assert_eq!(oauth2.verdict, "not_loaded");
         assert!(oauth2.new.is_empty());
-        let key_auth = v.subsystems.iter().find(|s| s.subsystem == "key-auth").unwrap();
+        let key_auth = v
+            .subsystems
+            .iter()
+            .find(|s| s.subsystem == "key-auth")
+            .unwrap();
         assert_eq!(key_auth.new, ["004_320_to_330"]);
     }
 

@@ -132,7 +132,9 @@ pub struct ConnSpec {
     /// connecting, per host, as libpq does.
     pub password: Option<String>,
     pub dbname: String,
-    pub params: Params,
+    /// Boxed: the rest of libpq's settings are large and seldom set, and a spec travels in
+    /// many enums.
+    pub params: Box<Params>,
 }
 
 /// The tool's connect timeout when none is given: long enough for a managed server across a
@@ -171,7 +173,7 @@ impl ConnSpec {
             user: user.to_string(),
             password,
             dbname: dbname.to_string(),
-            params: Params::default(),
+            params: Box::default(),
         }
     }
 
@@ -198,7 +200,9 @@ impl ConnSpec {
         let get = |k: &str| value(&v, k);
         refuse_unsupported(&v)?;
 
-        let hosts: Vec<&str> = get("host").map(|h| h.split(',').collect()).unwrap_or_default();
+        let hosts: Vec<&str> = get("host")
+            .map(|h| h.split(',').collect())
+            .unwrap_or_default();
         let addrs: Vec<&str> = get("hostaddr")
             .map(|h| h.split(',').collect())
             .unwrap_or_default();
@@ -210,7 +214,9 @@ impl ConnSpec {
             )));
         }
         let n = hosts.len().max(addrs.len()).max(1);
-        let ports: Vec<&str> = get("port").map(|p| p.split(',').collect()).unwrap_or_default();
+        let ports: Vec<&str> = get("port")
+            .map(|p| p.split(',').collect())
+            .unwrap_or_default();
         if ports.len() > 1 && ports.len() != n {
             return Err(usage(format!(
                 "could not match {} port numbers to {n} hosts",
@@ -219,12 +225,13 @@ impl ConnSpec {
         }
         let mut list = vec![];
         for i in 0..n {
-            let hostaddr = match addrs.get(i).map(|a| a.trim()).filter(|a| !a.is_empty()) {
-                Some(a) => Some(a.parse::<IpAddr>().map_err(|_| {
-                    usage(format!("hostaddr `{a}` is not a numeric IP address"))
-                })?),
-                None => None,
-            };
+            let hostaddr =
+                match addrs.get(i).map(|a| a.trim()).filter(|a| !a.is_empty()) {
+                    Some(a) => Some(a.parse::<IpAddr>().map_err(|_| {
+                        usage(format!("hostaddr `{a}` is not a numeric IP address"))
+                    })?),
+                    None => None,
+                };
             let host = hosts.get(i).copied().unwrap_or("");
             let endpoint = if host.is_empty() {
                 match hostaddr {
@@ -254,18 +261,25 @@ impl ConnSpec {
         let user = get("user")
             .map(str::to_string)
             .unwrap_or_else(current_user_name);
-        let dbname = get("dbname").map(str::to_string).unwrap_or_else(|| user.clone());
+        let dbname = get("dbname")
+            .map(str::to_string)
+            .unwrap_or_else(|| user.clone());
 
         let secs = |k: &str| -> Result<Option<u64>> {
             get(k)
                 .map(|s| {
-                    s.trim().parse::<i64>().map(|n| n.max(0) as u64).map_err(|_| {
-                        usage(format!("invalid integer value `{s}` for connection option `{k}`"))
-                    })
+                    s.trim()
+                        .parse::<i64>()
+                        .map(|n| n.max(0) as u64)
+                        .map_err(|_| {
+                            usage(format!(
+                                "invalid integer value `{s}` for connection option `{k}`"
+                            ))
+                        })
                 })
                 .transpose()
         };
-        let params = Params {
+        let params = Box::new(Params {
             hostaddr: first.hostaddr,
             more_hosts: list,
             tls: tls::from_values(&v).map_err(usage)?,
@@ -309,7 +323,7 @@ impl ConnSpec {
             client_encoding: get("client_encoding").map(str::to_string),
             gssencmode: get("gssencmode").map(str::to_string),
             passfile: get("passfile").map(PathBuf::from),
-        };
+        });
         Ok(ConnSpec {
             endpoint: first.endpoint,
             port: first.port,
@@ -346,7 +360,11 @@ impl ConnSpec {
     }
 
     fn connect_timeout(&self) -> Option<Duration> {
-        match self.params.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT) {
+        match self
+            .params
+            .connect_timeout
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+        {
             0 => None,
             // libpq waits at least 2 s: a smaller value would cut off a slow handshake.
             n => Some(Duration::from_secs(n.max(2))),
@@ -497,7 +515,9 @@ impl ConnSpec {
         let mode = self.params.tls.effective_mode();
         let client = match (&h.endpoint, mode) {
             // libpq never uses TLS over a unix socket, whatever sslmode says.
-            (Endpoint::Socket(_), _) | (_, SslMode::Disable) => self.start(cfg, Mode::Disable).await?,
+            (Endpoint::Socket(_), _) | (_, SslMode::Disable) => {
+                self.start(cfg, Mode::Disable).await?
+            }
             (_, SslMode::Allow) => match self.start(cfg.clone(), Mode::Disable).await {
                 // The server turned the plaintext session down: try again with TLS.
                 Err(Failure::Pg(e)) if e.as_db_error().is_some() => {
@@ -561,6 +581,11 @@ impl ConnSpec {
                     .join("; "),
                 many.last().map(|(_, _, f)| f.clone()).unwrap_or_default(),
             ),
+        };
+        let mut chars = fix.chars();
+        let fix = match chars.next() {
+            Some(c) => c.to_uppercase().chain(chars).collect(),
+            None => fix,
         };
         Error::Connect {
             target: self.to_string(),
@@ -722,10 +747,15 @@ impl ConnSpec {
         }
         env.push((
             "PGCONNECT_TIMEOUT",
-            p.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT).to_string(),
+            p.connect_timeout
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+                .to_string(),
         ));
         if p.target_session_attrs != SessionAttrs::Any {
-            env.push(("PGTARGETSESSIONATTRS", p.target_session_attrs.as_str().into()));
+            env.push((
+                "PGTARGETSESSIONATTRS",
+                p.target_session_attrs.as_str().into(),
+            ));
         }
         if p.load_balance_random {
             env.push(("PGLOADBALANCEHOSTS", "random".into()));
@@ -751,9 +781,18 @@ impl ConnSpec {
         let extra: [(&str, Option<String>); 5] = [
             ("keepalives", p.keepalives.map(|k| (k as u8).to_string())),
             ("keepalives_idle", p.keepalives_idle.map(|v| v.to_string())),
-            ("keepalives_interval", p.keepalives_interval.map(|v| v.to_string())),
-            ("keepalives_count", p.keepalives_count.map(|v| v.to_string())),
-            ("tcp_user_timeout", p.tcp_user_timeout.map(|v| v.to_string())),
+            (
+                "keepalives_interval",
+                p.keepalives_interval.map(|v| v.to_string()),
+            ),
+            (
+                "keepalives_count",
+                p.keepalives_count.map(|v| v.to_string()),
+            ),
+            (
+                "tcp_user_timeout",
+                p.tcp_user_timeout.map(|v| v.to_string()),
+            ),
         ];
         for (k, v) in extra {
             if let Some(v) = v {
@@ -1068,11 +1107,15 @@ mod tests {
             s.params.tls.root_cert,
             Some(RootCert::File("/etc/ca.pem".into()))
         );
-        assert_eq!(s.to_string(), "postgres://kong@db.example:5432/kong?sslmode=verify-full");
+        assert_eq!(
+            s.to_string(),
+            "postgres://kong@db.example:5432/kong?sslmode=verify-full"
+        );
         let s = ConnSpec::parse_with_env("postgres://k@h/db?sslrootcert=system", &no_env).unwrap();
         assert_eq!(s.params.tls.effective_mode(), SslMode::VerifyFull);
-        assert!(ConnSpec::parse_with_env("host=h sslmode=require sslrootcert=system", &no_env)
-            .is_err());
+        assert!(
+            ConnSpec::parse_with_env("host=h sslmode=require sslrootcert=system", &no_env).is_err()
+        );
         let e = ConnSpec::parse_with_env("host=h sslmode=verify-fool", &no_env).unwrap_err();
         assert!(e.to_string().contains("verify-fool"), "{e}");
         assert!(ConnSpec::parse_with_env("host=h sslcrl=/x", &no_env).is_err());

@@ -180,6 +180,44 @@ pub struct Scope {
     pub key: TableKey,
 }
 
+/// A second fingerprint taken in the same pass over a table: `columns` of the rows where
+/// `only_if` (an SQL condition over `t`) holds. It equals the fingerprint of a [`Scope`] of
+/// the same table over `columns` with `WHERE only_if`, so one side can be read fused and
+/// the other plainly.
+#[derive(Debug, Clone)]
+pub struct Also {
+    pub columns: Vec<String>,
+    pub only_if: Option<String>,
+}
+
+/// One pass over a table: its scope's fingerprint and the [`Also`]s taken with it.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub scope: Scope,
+    pub also: Vec<Also>,
+}
+
+/// How a scan reads and splits its rows.
+struct Plan {
+    select: String,
+    /// The select list's expressions, one per field.
+    fields: Vec<String>,
+    order: String,
+    /// Leading fields the scope's own fingerprint hashes.
+    hashed: usize,
+    key_at: Vec<usize>,
+    /// Per `Also`: the fields it hashes, and the field holding its condition.
+    also: Vec<(Vec<usize>, Option<usize>)>,
+    /// Fields to split each row into.
+    need: usize,
+}
+
+impl Plan {
+    fn select_field(&self, i: usize) -> &str {
+        &self.fields[i]
+    }
+}
+
 impl Scope {
     fn from_clause(&self) -> String {
         format!(
@@ -190,59 +228,71 @@ impl Scope {
         )
     }
 
-    /// The select list (hashed columns, then key columns that are not among them), the
-    /// ORDER BY, how many leading fields are hashed, and where the key fields are.
-    fn plan(&self) -> (String, String, usize, Vec<usize>) {
-        let mut fields: Vec<String> = self
-            .columns
-            .iter()
-            .map(|c| format!("t.{}", quote_ident(c)))
-            .collect();
+    fn plan(&self) -> Plan {
+        Scan {
+            scope: self.clone(),
+            also: vec![],
+        }
+        .plan()
+    }
+}
+
+impl Scan {
+    /// The select list (hashed columns, then key columns and `Also` columns that are not
+    /// among them, then the `Also` conditions) and the ORDER BY.
+    fn plan(&self) -> Plan {
+        let s = &self.scope;
+        let col = |c: &str| format!("t.{}", quote_ident(c));
+        let mut fields: Vec<String> = s.columns.iter().map(|c| col(c)).collect();
         let hashed = fields.len();
-        let mut key_at = vec![];
-        for k in &self.key.columns {
-            match self.columns.iter().position(|c| c == k) {
-                Some(i) => key_at.push(i),
+        let at = |name: &str, fields: &mut Vec<String>| -> usize {
+            let f = col(name);
+            match fields.iter().position(|x| *x == f) {
+                Some(i) => i,
                 None => {
-                    key_at.push(fields.len());
-                    fields.push(format!("t.{}", quote_ident(k)));
+                    fields.push(f);
+                    fields.len() - 1
                 }
             }
+        };
+        let key_at: Vec<usize> = s.key.columns.iter().map(|k| at(k, &mut fields)).collect();
+        let mut also = vec![];
+        for a in &self.also {
+            let idx: Vec<usize> = a.columns.iter().map(|c| at(c, &mut fields)).collect();
+            let flag = a.only_if.as_ref().map(|cond| {
+                fields.push(format!("({cond})"));
+                fields.len() - 1
+            });
+            also.push((idx, flag));
         }
-        let order = if self.key.columns.is_empty() {
+        let order = if s.key.columns.is_empty() {
             // No key: the projected rows' own text is a total order; equal text, equal rows.
             format!("ROW({})::text COLLATE \"C\"", fields[..hashed].join(", "))
         } else {
-            self.key
+            s.key
                 .columns
                 .iter()
-                .zip(&self.key.collate_c)
-                .map(|(k, c)| {
-                    format!(
-                        "t.{}{}",
-                        quote_ident(k),
-                        if *c { " COLLATE \"C\"" } else { "" }
-                    )
-                })
+                .zip(&s.key.collate_c)
+                .map(|(k, c)| format!("{}{}", col(k), if *c { " COLLATE \"C\"" } else { "" }))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let need = fields.len();
         let select = if fields.is_empty() {
             // A table without columns still has rows.
             "''".to_string()
         } else {
             fields.join(", ")
         };
-        (select, order, hashed, key_at)
-    }
-
-    fn copy_sql(&self) -> (String, usize, Vec<usize>) {
-        let (select, order, hashed, key_at) = self.plan();
-        (
-            sql::copy_ordered(&select, &self.from_clause(), &order),
+        Plan {
+            select,
+            fields,
+            order,
             hashed,
             key_at,
-        )
+            also,
+            need,
+        }
     }
 }
 
@@ -295,22 +345,37 @@ async fn default_collation_is_c(client: &impl GenericClient) -> Result<bool> {
 
 /// Streams `scope` through COPY on `client` and hashes it.
 pub async fn fingerprint_scope(client: &Client, scope: &Scope) -> Result<TableFingerprint> {
-    let (q, hashed, key_at) = scope.copy_sql();
+    let scan = Scan {
+        scope: scope.clone(),
+        also: vec![],
+    };
+    Ok(fingerprint_scan(client, &scan).await?.0)
+}
+
+/// Streams `scan` through COPY on `client`: the scope's fingerprint and one per `Also`.
+pub async fn fingerprint_scan(
+    client: &Client,
+    scan: &Scan,
+) -> Result<(TableFingerprint, Vec<TableFingerprint>)> {
+    let t0 = std::time::Instant::now();
+    let scope = &scan.scope;
+    let plan = scan.plan();
+    let q = sql::copy_ordered(&plan.select, &scope.from_clause(), &plan.order);
     let fail = |e| Error::db(format!("cannot fingerprint table {}", scope.table), e);
     let stream = client.copy_out(q.as_str()).await.map_err(fail)?;
     pin_mut!(stream);
-    let mut b = Builder::new(hashed, key_at);
-    let mut carry: Vec<u8> = vec![];
+    let mut r = Reader::new(plan);
     while let Some(msg) = stream.next().await {
-        let msg = msg.map_err(fail)?;
-        b.feed(&msg, &mut carry);
+        r.feed(&msg.map_err(fail)?);
     }
-    if !carry.is_empty() {
-        // COPY text ends every row with a newline; a tail without one is still a row.
-        let line = std::mem::take(&mut carry);
-        b.row(&line);
-    }
-    Ok(b.finish(&scope.table, scope.key.columns.clone()))
+    let (main, also) = r.finish(scope);
+    tracing::debug!(
+        table = %scope.table,
+        rows = main.rows,
+        ms = t0.elapsed().as_millis() as u64,
+        "fingerprinted"
+    );
+    Ok((main, also))
 }
 
 /// Fingerprints of every base table of the current schema over all its columns, one after
@@ -400,6 +465,111 @@ pub async fn export_snapshot(tx: &impl GenericClient) -> Result<String> {
         .get(0))
 }
 
+/// One piece of work for the fingerprint connections.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Scan(Scan),
+    /// The row count of `scope`'s table, and how many of its rows were written since
+    /// `horizon` (see [`Written`]).
+    Written { scope: Scope, horizon: i64 },
+}
+
+impl Job {
+    fn pages(&self) -> i64 {
+        match self {
+            Job::Scan(s) => s.scope.key.pages,
+            Job::Written { scope, .. } => scope.key.pages,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Done {
+    Scan(TableFingerprint, Vec<TableFingerprint>),
+    Written(Written),
+}
+
+/// A table's rows and how many of them were written (inserted, or updated into a new row
+/// version) by a transaction that had not ended when an earlier snapshot was taken.
+///
+/// Why this proves a table untouched: PostgreSQL never changes a user table's row in place;
+/// every insert and update writes a new row version stamped with its transaction's id
+/// (`xmin`). If every row visible now was written by a transaction that ended before the
+/// earlier snapshot (`xmin` precedes that snapshot's `xmin` horizon), each of them was
+/// visible then too, so the rows now are a subset of the rows then; with the same count,
+/// they are the same rows. Valid for columns of built-in types only (an enum's labels can
+/// be renamed without touching rows), and over fewer than 2^31 transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub rows: i64,
+    pub written: i64,
+}
+
+/// The `xmin` horizon of `tx`'s snapshot (transaction ids below it had all ended), as the
+/// 32-bit value rows carry.
+pub async fn xid_horizon(tx: &impl GenericClient) -> Result<i64> {
+    Ok(tx
+        .query_one(sql::XID_HORIZON, &[])
+        .await
+        .map_err(|e| Error::db("cannot read the snapshot's transaction horizon", e))?
+        .get(0))
+}
+
+/// Tables of `schema` whose rows' text can change without a row being written (a column
+/// of a type that is not built in): [`Written`] proves nothing for them.
+pub async fn tables_with_opaque_types(
+    client: &impl GenericClient,
+    schema: &str,
+) -> Result<std::collections::BTreeSet<String>> {
+    Ok(client
+        .query(sql::OPAQUE_TYPED_TABLES, &[&schema])
+        .await
+        .map_err(|e| Error::db("cannot read the tables' column types", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Keys of up to `limit` rows of `scope` written since `horizon`, in key order.
+pub async fn written_keys(
+    client: &impl GenericClient,
+    scope: &Scope,
+    horizon: i64,
+    limit: i64,
+) -> Result<Vec<String>> {
+    if scope.key.columns.is_empty() {
+        return Ok(vec![]);
+    }
+    let plan = scope.plan();
+    let key = plan
+        .key_at
+        .iter()
+        .map(|&i| format!("coalesce(({})::text, 'NULL')", plan.select_field(i)))
+        .collect::<Vec<_>>()
+        .join(" || ', ' || ");
+    let and = match scope.filter.trim() {
+        "" => String::new(),
+        f => match f.strip_prefix("WHERE") {
+            Some(cond) => format!(" AND ({cond})"),
+            // Only WHERE filters narrow a scope here; anything else is not named.
+            None => return Ok(vec![]),
+        },
+    };
+    let table = format!(
+        "{}.{}",
+        quote_ident(&scope.schema),
+        quote_ident(&scope.table)
+    );
+    let q = sql::written_keys(&key, &table, &and, &plan.order);
+    Ok(client
+        .query(&q, &[&horizon, &limit])
+        .await
+        .map_err(|e| Error::db(format!("cannot read the rows written to {}", scope.table), e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 /// Fingerprints every scope over `workers` connections to `spec`, each in a read-only
 /// transaction on `snapshot` (exported by a transaction that stays open meanwhile) when
 /// given. Big tables go first; results come back in the order of `scopes`.
@@ -409,12 +579,36 @@ pub async fn fingerprint_all(
     scopes: Vec<Scope>,
     workers: usize,
 ) -> Result<Vec<TableFingerprint>> {
-    let n = scopes.len();
+    let jobs = scopes
+        .into_iter()
+        .map(|scope| Job::Scan(Scan {
+            scope,
+            also: vec![],
+        }))
+        .collect();
+    run(spec, snapshot, jobs, workers)
+        .await?
+        .into_iter()
+        .map(|d| match d {
+            Done::Scan(fp, _) => Ok(fp),
+            Done::Written(_) => Err(Error::Internal("a scan came back as a count".into())),
+        })
+        .collect()
+}
+
+/// [`fingerprint_all`] for any jobs.
+pub async fn run(
+    spec: &ConnSpec,
+    snapshot: Option<&str>,
+    jobs: Vec<Job>,
+    workers: usize,
+) -> Result<Vec<Done>> {
+    let n = jobs.len();
     if n == 0 {
         return Ok(vec![]);
     }
-    let mut order: Vec<(usize, Scope)> = scopes.into_iter().enumerate().collect();
-    order.sort_by_key(|(_, s)| std::cmp::Reverse(s.key.pages));
+    let mut order: Vec<(usize, Job)> = jobs.into_iter().enumerate().collect();
+    order.sort_by_key(|(_, j)| std::cmp::Reverse(j.pages()));
     let queue = Arc::new(Mutex::new(order.into_iter().collect::<VecDeque<_>>()));
     let mut handles = vec![];
     for _ in 0..workers.clamp(1, n) {
@@ -435,20 +629,36 @@ pub async fn fingerprint_all(
             let mut done = vec![];
             loop {
                 let next = queue.lock().expect("queue lock").pop_front();
-                let Some((i, scope)) = next else { break };
-                done.push((i, fingerprint_scope(&client, &scope).await?));
+                let Some((i, job)) = next else { break };
+                let d = match job {
+                    Job::Scan(scan) => {
+                        let (fp, also) = fingerprint_scan(&client, &scan).await?;
+                        Done::Scan(fp, also)
+                    }
+                    Job::Written { scope, horizon } => {
+                        let q = sql::written_since(&scope.from_clause());
+                        let r = client.query_one(&q, &[&horizon]).await.map_err(|e| {
+                            Error::db(format!("cannot count the rows of {}", scope.table), e)
+                        })?;
+                        Done::Written(Written {
+                            rows: r.get(0),
+                            written: r.get(1),
+                        })
+                    }
+                };
+                done.push((i, d));
             }
             // Read-only: nothing to commit; the connection closes with the client.
             Ok::<_, Error>(done)
         }));
     }
-    let mut out: Vec<Option<TableFingerprint>> = vec![None; n];
+    let mut out: Vec<Option<Done>> = vec![None; n];
     let mut first_err = None;
     for h in handles {
         match h.await {
             Ok(Ok(done)) => {
-                for (i, fp) in done {
-                    out[i] = Some(fp);
+                for (i, d) in done {
+                    out[i] = Some(d);
                 }
             }
             Ok(Err(e)) => {
@@ -465,7 +675,7 @@ pub async fn fingerprint_all(
         return Err(e);
     }
     out.into_iter()
-        .map(|f| f.ok_or_else(|| Error::Internal("a fingerprint was never computed".into())))
+        .map(|f| f.ok_or_else(|| Error::Internal("a fingerprint job was never run".into())))
         .collect()
 }
 
@@ -675,29 +885,195 @@ async fn window_rows(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<(String, u128)>> {
-    let (select, order, hashed, key_at) = scope.plan();
-    let q = sql::copy_window(&select, &scope.from_clause(), &order, offset, limit);
+    let plan = scope.plan();
+    let q = sql::copy_window(&plan.select, &scope.from_clause(), &plan.order, offset, limit);
     let fail = |e| Error::db(format!("cannot read table {} again", scope.table), e);
     pin_output(client).await?;
     let stream = client.copy_out(q.as_str()).await.map_err(fail)?;
     pin_mut!(stream);
     let mut out = vec![];
-    let mut carry = vec![];
+    let mut lines = Lines::default();
+    let mut bounds = vec![];
     while let Some(msg) = stream.next().await {
-        let msg = msg.map_err(fail)?;
-        carry.extend_from_slice(&msg);
-        while let Some(nl) = memchr::memchr(b'\n', &carry) {
-            let line: Vec<u8> = carry.drain(..=nl).collect();
-            let line = &line[..line.len() - 1];
-            let (end, key) = split_row(line, hashed, &key_at);
-            out.push((key_text(&key), xxh3_128(&line[..end])));
-        }
+        lines.feed(&msg.map_err(fail)?, |line| {
+            split(line, plan.need, &mut bounds);
+            let key: Vec<&[u8]> = plan.key_at.iter().map(|&i| field(line, &bounds, i)).collect();
+            out.push((key_text(&key), xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)])));
+        });
     }
+    lines.finish(|line| {
+        split(line, plan.need, &mut bounds);
+        let key: Vec<&[u8]> = plan.key_at.iter().map(|&i| field(line, &bounds, i)).collect();
+        out.push((key_text(&key), xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)])));
+    });
     Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
-// The hash tree, built while rows stream
+// Reading COPY text, and the hash tree built while rows stream
+
+/// Splits a COPY stream into rows, whether each message is one row (as PostgreSQL sends
+/// them) or any other cut of the stream.
+#[derive(Default)]
+struct Lines {
+    carry: Vec<u8>,
+}
+
+impl Lines {
+    fn feed(&mut self, msg: &[u8], mut row: impl FnMut(&[u8])) {
+        let mut rest = msg;
+        if !self.carry.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                Some(nl) => {
+                    self.carry.extend_from_slice(&rest[..nl]);
+                    let line = std::mem::take(&mut self.carry);
+                    row(&line);
+                    rest = &rest[nl + 1..];
+                }
+                None => {
+                    self.carry.extend_from_slice(rest);
+                    return;
+                }
+            }
+        }
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            row(&rest[..nl]);
+            rest = &rest[nl + 1..];
+        }
+        self.carry.extend_from_slice(rest);
+    }
+
+    /// COPY text ends every row with a newline; a tail without one is still a row.
+    fn finish(&mut self, mut row: impl FnMut(&[u8])) {
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            row(&line);
+        }
+    }
+}
+
+/// Start offsets of the first `need` fields of a COPY text row (tabs inside values are
+/// escaped, so a tab always separates fields).
+fn split(line: &[u8], need: usize, bounds: &mut Vec<usize>) {
+    bounds.clear();
+    bounds.push(0);
+    for tab in memchr::memchr_iter(b'\t', line) {
+        if bounds.len() >= need {
+            break;
+        }
+        bounds.push(tab + 1);
+    }
+}
+
+fn field<'a>(line: &'a [u8], bounds: &[usize], i: usize) -> &'a [u8] {
+    let start = bounds.get(i).copied().unwrap_or(line.len());
+    let end = bounds.get(i + 1).map_or(line.len(), |b| b - 1);
+    &line[start.min(end)..end]
+}
+
+/// Where the first `hashed` fields end.
+fn hashed_end(line: &[u8], bounds: &[usize], hashed: usize) -> usize {
+    if hashed == 0 {
+        0
+    } else {
+        bounds.get(hashed).map_or(line.len(), |b| b - 1)
+    }
+}
+
+/// A scan's rows, fed to the scope's tree and to each `Also`'s.
+struct Reader {
+    plan: Plan,
+    lines: Lines,
+    bounds: Vec<usize>,
+    main: Builder,
+    also: Vec<Builder>,
+}
+
+impl Reader {
+    fn new(plan: Plan) -> Self {
+        let also = plan.also.iter().map(|_| Builder::new()).collect();
+        Reader {
+            plan,
+            lines: Lines::default(),
+            bounds: vec![],
+            main: Builder::new(),
+            also,
+        }
+    }
+
+    fn feed(&mut self, msg: &[u8]) {
+        let Reader {
+            plan,
+            lines,
+            bounds,
+            main,
+            also,
+        } = self;
+        lines.feed(msg, |line| row(plan, bounds, main, also, line));
+    }
+
+    fn finish(mut self, scope: &Scope) -> (TableFingerprint, Vec<TableFingerprint>) {
+        {
+            let Reader {
+                plan,
+                lines,
+                bounds,
+                main,
+                also,
+            } = &mut self;
+            lines.finish(|line| row(plan, bounds, main, also, line));
+        }
+        let key = scope.key.columns.clone();
+        let also = self
+            .also
+            .into_iter()
+            .map(|b| b.finish(&scope.table, key.clone()))
+            .collect();
+        (self.main.finish(&scope.table, key), also)
+    }
+}
+
+fn row(plan: &Plan, bounds: &mut Vec<usize>, main: &mut Builder, also: &mut [Builder], line: &[u8]) {
+    split(line, plan.need, bounds);
+    let mut key = [&b""[..]; 8];
+    let key: &[&[u8]] = if plan.key_at.len() <= key.len() {
+        for (k, &i) in key.iter_mut().zip(&plan.key_at) {
+            *k = field(line, bounds, i);
+        }
+        &key[..plan.key_at.len()]
+    } else {
+        // More than eight key columns: rare enough to allocate for.
+        return row_wide_key(plan, bounds, main, also, line);
+    };
+    main.add(&[&line[..hashed_end(line, bounds, plan.hashed)]], key);
+    for ((fields, flag), b) in plan.also.iter().zip(also.iter_mut()) {
+        if flag.is_some_and(|f| field(line, bounds, f) != b"t") {
+            continue;
+        }
+        let mut parts = [&b""[..]; 16];
+        if fields.len() <= parts.len() {
+            for (p, &i) in parts.iter_mut().zip(fields) {
+                *p = field(line, bounds, i);
+            }
+            b.add(&parts[..fields.len()], key);
+        } else {
+            let parts: Vec<&[u8]> = fields.iter().map(|&i| field(line, bounds, i)).collect();
+            b.add(&parts, key);
+        }
+    }
+}
+
+fn row_wide_key(plan: &Plan, bounds: &[usize], main: &mut Builder, also: &mut [Builder], line: &[u8]) {
+    let key: Vec<&[u8]> = plan.key_at.iter().map(|&i| field(line, bounds, i)).collect();
+    main.add(&[&line[..hashed_end(line, bounds, plan.hashed)]], &key);
+    for ((fields, flag), b) in plan.also.iter().zip(also.iter_mut()) {
+        if flag.is_some_and(|f| field(line, bounds, f) != b"t") {
+            continue;
+        }
+        let parts: Vec<&[u8]> = fields.iter().map(|&i| field(line, bounds, i)).collect();
+        b.add(&parts, &key);
+    }
+}
 
 #[derive(Debug)]
 struct Node {
@@ -706,8 +1082,6 @@ struct Node {
 }
 
 struct Builder {
-    hashed: usize,
-    key_at: Vec<usize>,
     leaf: Xxh3,
     leaf_rows: u64,
     leaf_first: String,
@@ -721,10 +1095,8 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(hashed: usize, key_at: Vec<usize>) -> Self {
+    fn new() -> Self {
         Builder {
-            hashed,
-            key_at,
             leaf: Xxh3::new(),
             leaf_rows: 0,
             leaf_first: String::new(),
@@ -736,36 +1108,17 @@ impl Builder {
         }
     }
 
-    /// One COPY message: whole rows as PostgreSQL sends them, or any split of the stream.
-    fn feed(&mut self, msg: &[u8], carry: &mut Vec<u8>) {
-        let mut rest = msg;
-        if !carry.is_empty() {
-            match memchr::memchr(b'\n', rest) {
-                Some(nl) => {
-                    carry.extend_from_slice(&rest[..nl]);
-                    let line = std::mem::take(carry);
-                    self.row(&line);
-                    rest = &rest[nl + 1..];
-                }
-                None => {
-                    carry.extend_from_slice(rest);
-                    return;
-                }
+    /// One row: its hashed fields (joined by tabs, as COPY prints them) and its key.
+    fn add(&mut self, parts: &[&[u8]], key: &[&[u8]]) {
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                self.leaf.update(b"\t");
             }
+            self.leaf.update(p);
         }
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
-            self.row(&rest[..nl]);
-            rest = &rest[nl + 1..];
-        }
-        carry.extend_from_slice(rest);
-    }
-
-    fn row(&mut self, line: &[u8]) {
-        let (end, key) = split_row(line, self.hashed, &self.key_at);
-        self.leaf.update(&line[..end]);
         self.leaf.update(b"\n");
         if self.leaf_rows == 0 {
-            self.leaf_first = key_text(&key);
+            self.leaf_first = key_text(key);
         }
         self.last_key.clear();
         for (i, k) in key.iter().enumerate() {
@@ -875,30 +1228,6 @@ impl Builder {
     }
 }
 
-/// The end of the hashed fields and the key fields of one COPY text row.
-fn split_row<'a>(line: &'a [u8], hashed: usize, key_at: &[usize]) -> (usize, Vec<&'a [u8]>) {
-    let need = key_at.iter().copied().max().map_or(0, |m| m + 1).max(hashed);
-    let mut bounds = Vec::with_capacity(need + 1);
-    bounds.push(0usize);
-    for tab in memchr::memchr_iter(b'\t', line) {
-        if bounds.len() > need {
-            break;
-        }
-        bounds.push(tab + 1);
-    }
-    let field = |i: usize| -> &'a [u8] {
-        let start = bounds.get(i).copied().unwrap_or(line.len());
-        let end = bounds.get(i + 1).map_or(line.len(), |b| b - 1);
-        &line[start.min(end)..end]
-    };
-    let end = if hashed == 0 {
-        0
-    } else {
-        bounds.get(hashed).map_or(line.len(), |b| b - 1)
-    };
-    (end, key_at.iter().map(|&i| field(i)).collect())
-}
-
 fn key_text(fields: &[&[u8]]) -> String {
     let mut s = String::new();
     for (i, f) in fields.iter().enumerate() {
@@ -939,13 +1268,42 @@ mod hex128 {
 mod tests {
     use super::*;
 
-    fn build(rows: u64) -> TableFingerprint {
-        let mut b = Builder::new(2, vec![0]);
-        let mut carry = vec![];
-        for i in 0..rows {
-            b.feed(format!("{i}\tv{i}\n").as_bytes(), &mut carry);
+    fn plan(hashed: usize) -> Plan {
+        Plan {
+            select: String::new(),
+            fields: vec![],
+            order: String::new(),
+            hashed,
+            key_at: vec![0],
+            also: vec![],
+            need: hashed,
         }
-        b.finish("t", vec!["id".into()])
+    }
+
+    fn build_with(rows: u64, value: impl Fn(u64) -> String) -> TableFingerprint {
+        let mut r = Reader::new(plan(2));
+        for i in 0..rows {
+            r.feed(format!("{i}\t{}\n", value(i)).as_bytes());
+        }
+        r.finish(&scope()).0
+    }
+
+    fn build(rows: u64) -> TableFingerprint {
+        build_with(rows, |i| format!("v{i}"))
+    }
+
+    fn scope() -> Scope {
+        Scope {
+            schema: "public".into(),
+            table: "t".into(),
+            columns: vec!["id".into(), "v".into()],
+            filter: String::new(),
+            key: TableKey {
+                columns: vec!["id".into()],
+                collate_c: vec![false],
+                pages: 0,
+            },
+        }
     }
 
     #[test]
@@ -965,18 +1323,24 @@ mod tests {
         );
         assert_eq!(big.chunks.list[0].first, "0");
         assert_eq!(big.chunks.list.last().unwrap().last, (rows - 1).to_string());
+        // The root is the tree's, whatever the chunk size: folded by hand, the same.
+        let mut l = big.chunks.list.clone();
+        while l.len() > 1 {
+            l = fold_once(l);
+        }
+        assert_eq!(big.checksum, format!("{CHECKSUM_PREFIX}{:032x}", l[0].hash));
     }
 
     #[test]
     fn the_first_difference_is_named_across_chunk_sizes() {
         let a = build(LEAF_ROWS * MAX_CHUNKS as u64 + 5);
-        let mut b = Builder::new(2, vec![0]);
-        let mut carry = vec![];
-        for i in 0..LEAF_ROWS * MAX_CHUNKS as u64 - 3 {
-            let v = if i == 5000 { "changed".to_string() } else { format!("v{i}") };
-            b.feed(format!("{i}\t{v}\n").as_bytes(), &mut carry);
-        }
-        let b = b.finish("t", vec!["id".into()]);
+        let b = build_with(LEAF_ROWS * MAX_CHUNKS as u64 - 3, |i| {
+            if i == 5000 {
+                "changed".into()
+            } else {
+                format!("v{i}")
+            }
+        });
         assert_ne!(a.chunks.rows_per_chunk, b.chunks.rows_per_chunk);
         let d = first_difference(&a.chunks, &b.chunks).unwrap();
         let w = d.want.clone().unwrap();
@@ -988,20 +1352,42 @@ mod tests {
     #[test]
     fn rows_split_across_messages_hash_the_same() {
         let whole = build(3000);
-        let mut b = Builder::new(2, vec![0]);
-        let mut carry = vec![];
+        let mut r = Reader::new(plan(2));
         let text: String = (0..3000).map(|i| format!("{i}\tv{i}\n")).collect();
         for part in text.as_bytes().chunks(7) {
-            b.feed(part, &mut carry);
+            r.feed(part);
         }
-        assert_eq!(b.finish("t", vec!["id".into()]), whole);
+        assert_eq!(r.finish(&scope()).0, whole);
     }
 
     #[test]
-    fn only_the_hashed_fields_count() {
-        let (end, key) = split_row(b"a\tb\tk", 2, &[2]);
-        assert_eq!((end, key), (3, vec![&b"k"[..]]));
-        let (end, key) = split_row(b"a\tb", 2, &[0]);
-        assert_eq!((end, key), (3, vec![&b"a"[..]]));
+    fn an_also_equals_the_scope_it_stands_for() {
+        // Rows `id, v, flag`: the also hashes `v` of the flagged rows.
+        let mut p = plan(2);
+        p.also = vec![(vec![0], Some(2))];
+        p.need = 3;
+        let mut fused = Reader::new(p);
+        let mut plain = Reader::new(plan(1));
+        for i in 0..2500u64 {
+            let keep = i % 3 != 0;
+            fused.feed(format!("{i}\tv{i}\t{}\n", if keep { 't' } else { 'f' }).as_bytes());
+            if keep {
+                plain.feed(format!("{i}\n").as_bytes());
+            }
+        }
+        let (main, also) = fused.finish(&scope());
+        assert_eq!(main.rows, 2500);
+        assert_eq!(also[0], plain.finish(&scope()).0);
+    }
+
+    #[test]
+    fn fields_are_cut_at_tabs() {
+        let mut b = vec![];
+        split(b"a\tb\tk", 3, &mut b);
+        assert_eq!(b, [0, 2, 4]);
+        assert_eq!(field(b"a\tb\tk", &b, 2), b"k");
+        assert_eq!(hashed_end(b"a\tb\tk", &b, 2), 3);
+        split(b"a\tb", 2, &mut b);
+        assert_eq!(hashed_end(b"a\tb", &b, 2), 3);
     }
 }

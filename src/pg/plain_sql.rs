@@ -53,9 +53,10 @@ impl Input {
                 .stderr(Stdio::piped())
                 .spawn()
                 .map_err(|e| Error::io("cannot run gzip -dc on", path, e))?;
-            let out = child.stdout.take().ok_or_else(|| {
-                Error::Internal("gzip was started without a stdout pipe".into())
-            })?;
+            let out = child
+                .stdout
+                .take()
+                .ok_or_else(|| Error::Internal("gzip was started without a stdout pipe".into()))?;
             return Ok(Input {
                 reader: Box::new(BufReader::with_capacity(1 << 16, out)),
                 child: Some(child),
@@ -261,7 +262,11 @@ impl<R: BufRead> Lexer<R> {
                         let e_prefix = n >= 1
                             && matches!(self.buf[n - 1], b'E' | b'e')
                             && (n == 1 || !ident_char(self.buf[n - 2]));
-                        self.quote = if e_prefix { Quote::Escape } else { Quote::Single };
+                        self.quote = if e_prefix {
+                            Quote::Escape
+                        } else {
+                            Quote::Single
+                        };
                         self.push(c, false);
                         self.bare.extend_from_slice(b" '' ");
                     }
@@ -275,8 +280,8 @@ impl<R: BufRead> Lexer<R> {
                         while j < line.len() && line[j] != b'$' && ident_char(line[j]) {
                             j += 1;
                         }
-                        let tag_ok = at(j) == Some(b'$')
-                            && (j == i + 1 || !line[i + 1].is_ascii_digit());
+                        let tag_ok =
+                            at(j) == Some(b'$') && (j == i + 1 || !line[i + 1].is_ascii_digit());
                         if tag_ok {
                             let tag = line[i..=j].to_vec();
                             for &b in &tag {
@@ -331,10 +336,17 @@ impl<R: BufRead> Lexer<R> {
                         });
                         return Ok(());
                     }
-                    _ => self.push(c, !c.is_ascii_whitespace() || self.bare.last() != Some(&b' ')),
+                    _ => self.push(
+                        c,
+                        !c.is_ascii_whitespace() || self.bare.last() != Some(&b' '),
+                    ),
                 },
                 Quote::Single | Quote::Ident => {
-                    let close = if self.quote == Quote::Ident { b'"' } else { b'\'' };
+                    let close = if self.quote == Quote::Ident {
+                        b'"'
+                    } else {
+                        b'\''
+                    };
                     self.push(c, false);
                     if c == close {
                         if at(i + 1) == Some(close) {
@@ -516,7 +528,9 @@ fn refusal(item: &Item) -> Option<Refusal> {
                 ),
             })
         }
-        Item::Sql { bare, line, .. } => classify(bare).err().map(|what| Refusal { line: *line, what }),
+        Item::Sql { bare, line, .. } => classify(bare)
+            .err()
+            .map(|what| Refusal { line: *line, what }),
         _ => None,
     }
 }
@@ -685,7 +699,10 @@ mod tests {
             .collect();
         assert_eq!(sql_items.len(), 6, "{sql_items:#?}");
         assert!(it.contains(&Item::CopyData(b"2\t\\N\n".to_vec())));
-        assert_eq!(classify(sql_items[3]), Ok(Action::Skip("ownership is not restored")));
+        assert_eq!(
+            classify(sql_items[3]),
+            Ok(Action::Skip("ownership is not restored"))
+        );
         assert_eq!(classify(sql_items[4]), Ok(Action::Copy));
     }
 

@@ -49,7 +49,13 @@ pub mod catalog {
 
     pub const Q_FUNCTIONS: &str =
         "SELECT p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-           md5(CASE WHEN p.prokind IN ('f', 'p', 'w') THEN pg_get_functiondef(p.oid) ELSE p.prosrc END)
+           md5(CASE WHEN p.prokind IN ('f', 'p', 'w')
+                    -- the header names the schema: spelled as public, so one function
+                    -- compares equal wherever it lives (a Kong pg_schema other than public)
+                    THEN replace(replace(pg_get_functiondef(p.oid),
+                           'FUNCTION ' || quote_ident(n.nspname) || '.', 'FUNCTION public.'),
+                           'PROCEDURE ' || quote_ident(n.nspname) || '.', 'PROCEDURE public.')
+                    ELSE p.prosrc END)
       FROM pg_proc p
       JOIN pg_namespace n ON n.oid = p.pronamespace
      WHERE n.nspname = $1 AND p.prokind <> 'a'
@@ -145,6 +151,38 @@ pub mod fingerprint {
     /// and its optional WHERE clause.
     pub fn copy_ordered(select: &str, from: &str, order: &str) -> String {
         format!("COPY (SELECT {select} FROM {from} ORDER BY {order}) TO STDOUT")
+    }
+
+    /// A row written since the horizon `$1` (a 32-bit transaction id): its `xmin` does not
+    /// precede it, in transaction-id arithmetic (modulo 2^32). Ids 0-2 are the special
+    /// frozen/bootstrap ones, older than any.
+    const WRITTEN: &str = "NOT (t.xmin::text::bigint < 3 OR \
+        ((t.xmin::text::bigint - $1) % 4294967296 + 4294967296) % 4294967296 >= 2147483648)";
+
+    /// Base tables of schema `$1` with a column whose type is not built in (an enum, a
+    /// domain, a composite): its text can change without any row being written.
+    pub const OPAQUE_TYPED_TABLES: &str = "
+    SELECT DISTINCT c.relname::text
+      FROM pg_attribute a
+      JOIN pg_class c ON c.oid = a.attrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_type ty ON ty.oid = a.atttypid
+     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+       AND ty.typnamespace <> 'pg_catalog'::regnamespace";
+
+    /// The current snapshot's `xmin` horizon as rows carry it (32 bits).
+    pub const XID_HORIZON: &str =
+        "SELECT txid_snapshot_xmin(txid_current_snapshot()) % 4294967296";
+
+    /// Row count, and rows written since the horizon `$1`; `from` as in [`copy_ordered`].
+    pub fn written_since(from: &str) -> String {
+        format!("SELECT count(*), count(*) FILTER (WHERE {WRITTEN}) FROM {from}")
+    }
+
+    /// Keys (`key`: a text expression) of the first `$2` rows written since `$1`; `table`
+    /// is quoted and qualified, `and` empty or ` AND (condition)` over `t`.
+    pub fn written_keys(key: &str, table: &str, and: &str, order: &str) -> String {
+        format!("SELECT {key} FROM {table} t WHERE {WRITTEN}{and} ORDER BY {order} LIMIT $2")
     }
 
     /// The same rows as [`copy_ordered`] from row `offset` on, at most `limit` of them: the
@@ -265,7 +303,8 @@ pub mod forecast {
      LIMIT 1000";
 
     /// A key the key-auth lookup can ask for.
-    pub const SOME_KEYAUTH_KEY: &str = "SELECT key FROM keyauth_credentials WHERE key IS NOT NULL LIMIT 1";
+    pub const SOME_KEYAUTH_KEY: &str =
+        "SELECT key FROM keyauth_credentials WHERE key IS NOT NULL LIMIT 1";
 
     /// key-auth's credential lookup on a cache miss (`key` already a literal).
     pub fn keyauth_lookup(key: &str) -> String {
@@ -289,7 +328,9 @@ pub mod forecast {
 
     /// Rows of `table` (quoted) as JSON over `select_list`, keyed by the text of `key`.
     pub fn rows_as_json(table: &str, select_list: &str, key: &str) -> String {
-        format!("SELECT ({key})::text, to_jsonb(r)::text FROM (SELECT {select_list} FROM {table}) r")
+        format!(
+            "SELECT ({key})::text, to_jsonb(r)::text FROM (SELECT {select_list} FROM {table}) r"
+        )
     }
 
     /// Routes with a path prefixed twice (`~~`).

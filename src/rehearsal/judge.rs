@@ -63,7 +63,9 @@ async fn kong_search_path(target: &crate::pg::conn::ConnSpec, schema: &str) -> R
             crate::pg::quote_ident(schema)
         ))
         .await
-        .map_err(|e| crate::error::Error::db(format!("cannot point the throwaway at schema {schema}"), e))
+        .map_err(|e| {
+            crate::error::Error::db(format!("cannot point the throwaway at schema {schema}"), e)
+        })
 }
 
 /// With a real Kong binary, what the built-in catalog cannot judge is Kong's to run: an

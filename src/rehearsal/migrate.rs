@@ -41,7 +41,12 @@ pub(crate) async fn up_and_finish(
 /// rehearsed; production's migration would have stopped at it, so the run fails as a
 /// failed migration does.
 fn timed_out(ctx: &Ctx<'_>) -> Next<()> {
-    if ctx.report.problems.iter().any(|p| p.kind == Kind::DbTimeout) {
+    if ctx
+        .report
+        .problems
+        .iter()
+        .any(|p| p.kind == Kind::DbTimeout)
+    {
         Next::Stop(Exit::MigrationFailed)
     } else {
         Next::Go(())
@@ -50,8 +55,9 @@ fn timed_out(ctx: &Ctx<'_>) -> Next<()> {
 
 /// One of Kong's two commands, watched by the forecast (locks, --db-timeout, 2.8 traffic).
 async fn run_phase(ctx: &mut Ctx<'_>, cap: &Captured, phase: &'static str) -> Result<Next<()>> {
-    let t0 = Instant::now();
     let watch = forecast::Watch::start(ctx, cap, phase).await?;
+    // The phase's time is the migration's own, not the watchers' connection setup.
+    let t0 = Instant::now();
     let runner = Builtin {
         catalog: &ctx.cat,
         progress: ctx.progress,

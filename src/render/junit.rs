@@ -190,18 +190,19 @@ fn forecast(report: &mut JReport, r: &Report) {
     if !f.workload.is_empty() {
         let mut s = TestSuite::new("workload");
         for c in &f.workload {
-            let mut case = if c.max_wait_ms >= crate::rehearsal::forecast::WAIT_WARNING.as_millis() as u64 {
-                let mut st = TestCaseStatus::skipped();
-                st.set_message(format!(
-                    "2.8 {} waited {} ms behind {}",
-                    c.query,
-                    c.max_wait_ms,
-                    c.blocked_by.as_deref().unwrap_or("no migration lock seen")
-                ));
-                TestCase::new(c.query.clone(), st)
-            } else {
-                pass(c.query.clone())
-            };
+            let mut case =
+                if c.max_wait_ms >= crate::rehearsal::forecast::WAIT_WARNING.as_millis() as u64 {
+                    let mut st = TestCaseStatus::skipped();
+                    st.set_message(format!(
+                        "2.8 {} waited {} ms behind {}",
+                        c.query,
+                        c.max_wait_ms,
+                        c.blocked_by.as_deref().unwrap_or("no migration lock seen")
+                    ));
+                    TestCase::new(c.query.clone(), st)
+                } else {
+                    pass(c.query.clone())
+                };
             case.set_time(Duration::from_millis(c.max_wait_ms));
             s.add_test_case(case);
         }

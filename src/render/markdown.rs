@@ -120,6 +120,7 @@ pub fn write(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
 /// interrupted-and-rerun copies.
 fn forecast(s: &mut String, r: &Report) {
     let f = &r.forecast;
+    let before = s.len();
     if let Some(t) = f.db_timeout_s {
         let _ = writeln!(
             s,
@@ -137,7 +138,11 @@ fn forecast(s: &mut String, r: &Report) {
                 if locks.is_empty() {
                     "none that 2.8 traffic waits on".to_string()
                 } else {
-                    locks.iter().map(|l| cell(l)).collect::<Vec<_>>().join("<br>")
+                    locks
+                        .iter()
+                        .map(|l| cell(l))
+                        .collect::<Vec<_>>()
+                        .join("<br>")
                 }
             );
         }
@@ -170,10 +175,17 @@ fn forecast(s: &mut String, r: &Report) {
                 if i.same_as_clean {
                     "the rerun gives the clean end state".to_string()
                 } else {
-                    format!("**not** the clean end state ({} difference(s))", i.differences.len())
+                    format!(
+                        "**not** the clean end state ({} difference(s))",
+                        i.differences.len()
+                    )
                 },
                 cell(&i.recovery)
             );
         }
+    }
+    if s.len() > before {
+        // A table or list runs on into the next line unless a blank line ends it.
+        s.push('\n');
     }
 }

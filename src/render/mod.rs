@@ -21,7 +21,9 @@ pub(crate) fn felt_locks(m: &crate::kong::runner::builtin::StepLog) -> Vec<Strin
     use crate::rehearsal::forecast::locks::effect_on_28;
     let mut out: Vec<(crate::kong::runner::builtin::LockMode, Vec<String>)> = vec![];
     // The step log lists locks strongest first, so equal modes are adjacent.
-    for l in m.locks.iter().filter(|l| effect_on_28(l.mode) != effect_on_28(crate::kong::runner::builtin::LockMode::RowExclusive)) {
+    for l in m.locks.iter().filter(|l| {
+        effect_on_28(l.mode) != effect_on_28(crate::kong::runner::builtin::LockMode::RowExclusive)
+    }) {
         let t = format!("{} {} ms", l.table, l.held_ms);
         match out.last_mut() {
             Some((mode, tables)) if *mode == l.mode => tables.push(t),
@@ -29,7 +31,14 @@ pub(crate) fn felt_locks(m: &crate::kong::runner::builtin::StepLog) -> Vec<Strin
         }
     }
     out.into_iter()
-        .map(|(mode, tables)| format!("{} on {}: {}", mode.as_str(), tables.join(", "), effect_on_28(mode)))
+        .map(|(mode, tables)| {
+            format!(
+                "{} on {}: {}",
+                mode.as_str(),
+                tables.join(", "),
+                effect_on_28(mode)
+            )
+        })
         .collect()
 }
 
@@ -44,8 +53,10 @@ pub fn json(w: &mut dyn Write, command: &str, r: &Report) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kong::runner::builtin::StepLog;
+    use crate::kong::runner::builtin::{LockHeld, LockMode, StepLog};
     use crate::kong::state::SubsystemState;
+    use crate::rehearsal::forecast::workload::ClassReport;
+    use crate::rehearsal::forecast::Interrupt;
     use crate::rehearsal::verify::CountRow;
     use crate::rehearsal::{PhaseTime, Report};
     use crate::report::{Kind, Problem};
@@ -61,6 +72,16 @@ mod tests {
             rows_rewritten: 0,
             quirks: Default::default(),
             locks: vec![],
+        }
+    }
+
+    fn lock(table: &str, mode: LockMode, held_ms: u64) -> LockHeld {
+        LockHeld {
+            table: table.into(),
+            mode,
+            held_ms,
+            observed: true,
+            predicted: true,
         }
     }
 
@@ -126,7 +147,36 @@ mod tests {
             ..Default::default()
         };
         r.quirks.insert("empty_array_became_object".into(), 4);
+        r.forecast.db_timeout_s = Some(60);
+        r.migrations[0].locks = vec![
+            lock("upstreams", LockMode::AccessExclusive, 9),
+            lock("workspaces", LockMode::ShareRowExclusive, 3),
+            lock("routes", LockMode::RowExclusive, 0),
+        ];
         if !pass {
+            r.forecast.workload = vec![ClassReport {
+                query: "plugins iterator rebuild".into(),
+                table: "plugins".into(),
+                runs: 120,
+                max_wait_ms: 2730,
+                blocked_by: Some("core/019_320_to_330:up".into()),
+                errors: 0,
+                first_error: None,
+            }];
+            r.forecast.interrupts = vec![Interrupt {
+                step: "core/016_280_to_300:up_f".into(),
+                at: "row 8 of 15 (5 row(s) written and committed before the cut)".into(),
+                rerun: vec!["kong migrations up".into(), "kong migrations finish".into()],
+                same_as_clean: false,
+                differences: vec![Problem::new(
+                    Kind::ContentMismatch,
+                    r#"routes 16a6 (name route-2): paths = ["~~/v1/(?<id>[a-z]+)"] (clean rehearsal: ["~/v1/(?<id>[a-z]+)"])"#,
+                )
+                .object("table routes")],
+                recovery: "Restore the pre-upgrade backup and run the upgrade again.".into(),
+                recovery_verified: Some(true),
+                duration_ms: 700,
+            }];
             r.problems.push(
                 Problem::new(
                     Kind::CountMismatch,

@@ -257,11 +257,18 @@ fn forecast(s: &mut String, r: &Report) {
                 "  {}: cut at {}; rerun: {}\n    {}",
                 i.step,
                 i.at,
-                if i.rerun.is_empty() { "nothing".to_string() } else { i.rerun.join(", then ") },
+                if i.rerun.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    i.rerun.join(", then ")
+                },
                 if i.same_as_clean {
                     "same end state as the clean rehearsal".to_string()
                 } else {
-                    format!("NOT the clean end state: {} difference(s)", i.differences.len())
+                    format!(
+                        "NOT the clean end state: {} difference(s)",
+                        i.differences.len()
+                    )
                 }
             );
             for d in i.differences.iter().take(12) {
@@ -279,7 +286,8 @@ fn forecast(s: &mut String, r: &Report) {
                 "    recovery: {}{}",
                 i.recovery,
                 match i.recovery_verified {
-                    Some(true) => " (checked on the interrupted copy: it then equals the clean rehearsal)",
+                    Some(true) =>
+                        " (checked on the interrupted copy: it then equals the clean rehearsal)",
                     Some(false) => " (checked on the interrupted copy: differences remain)",
                     None => "",
                 }

@@ -63,6 +63,8 @@ static WRITES_USER_DATABASE: AtomicBool = AtomicBool::new(false);
 /// an interrupt does not claim that no database of theirs was touched.
 pub fn writes_user_database() {
     WRITES_USER_DATABASE.store(true, Ordering::Relaxed);
+    // An interrupt then says what it may have left, even with no throwaway to clean up.
+    install_signal_handler();
 }
 
 fn install_signal_handler() {

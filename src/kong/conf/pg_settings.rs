@@ -307,7 +307,9 @@ impl PgSettings {
 /// (@3.4.2): a comma-separated list of `system` (the system bundle), files, or certificates
 /// given inline (PEM, or base64 of PEM). One file or `system` is used as it is; several are
 /// combined into one private bundle, as Kong writes `.ca_combined` into its prefix.
-fn trusted_roots(value: Option<&str>) -> Result<(RootCert, Option<std::sync::Arc<tempfile::TempDir>>)> {
+fn trusted_roots(
+    value: Option<&str>,
+) -> Result<(RootCert, Option<std::sync::Arc<tempfile::TempDir>>)> {
     let entries: Vec<&str> = value
         .unwrap_or("system")
         .split(',')
@@ -588,15 +590,25 @@ mod tests {
         };
         assert_eq!(tls(&[]).effective_mode(), SslMode::Disable);
         // Kong would go on in plaintext if the server offered no TLS; the tool requires it.
-        assert_eq!(tls(&[("KONG_PG_SSL", "on")]).effective_mode(), SslMode::Require);
+        assert_eq!(
+            tls(&[("KONG_PG_SSL", "on")]).effective_mode(),
+            SslMode::Require
+        );
         let t = tls(&[("KONG_PG_SSL", "on"), ("KONG_PG_SSL_VERIFY", "on")]);
-        assert_eq!(t.effective_mode(), SslMode::VerifyCa, "Kong never checks the host name");
+        assert_eq!(
+            t.effective_mode(),
+            SslMode::VerifyCa,
+            "Kong never checks the host name"
+        );
         assert_eq!(t.root_cert, Some(RootCert::System), "Kong 3.4's default");
 
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("ca.pem");
-        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-            .unwrap();
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
         let ca_s = ca.display().to_string();
         let one = [
             ("KONG_PG_SSL", "on"),
@@ -610,7 +622,12 @@ mod tests {
             "pg_ssl = on\npg_ssl_verify = on\nlua_ssl_trusted_certificate = {ca_s}\n"
         ));
         assert_eq!(
-            pg_settings(Some(&c), &no_env).conn_spec().unwrap().params.tls.root_cert,
+            pg_settings(Some(&c), &no_env)
+                .conn_spec()
+                .unwrap()
+                .params
+                .tls
+                .root_cert,
             Some(RootCert::File(ca.clone()))
         );
         let several = [
@@ -627,7 +644,10 @@ mod tests {
         let bogus = [
             ("KONG_PG_SSL", "on"),
             ("KONG_PG_SSL_VERIFY", "on"),
-            ("KONG_LUA_SSL_TRUSTED_CERTIFICATE", "/no/such/ca.pem,/neither"),
+            (
+                "KONG_LUA_SSL_TRUSTED_CERTIFICATE",
+                "/no/such/ca.pem,/neither",
+            ),
         ];
         assert!(pg_settings(None, &env_of(&bogus)).conn_spec().is_err());
     }

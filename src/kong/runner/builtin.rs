@@ -151,7 +151,13 @@ pub trait Hooks: Sync {
     fn part_started(&self, _part: &Part<'_>) {}
     /// Before unit `done` (0-based) of `total`: a statement of the up transaction, a query
     /// of a teardown, a row of a data step (`unit` says which).
-    fn before_unit(&self, _part: &Part<'_>, _unit: &'static str, _done: usize, _total: usize) -> Flow {
+    fn before_unit(
+        &self,
+        _part: &Part<'_>,
+        _unit: &'static str,
+        _done: usize,
+        _total: usize,
+    ) -> Flow {
         Flow::Go
     }
     fn query_started(&self, _part: &Part<'_>, _sql: &str) {}
@@ -224,7 +230,12 @@ struct Tap<'a> {
 }
 
 impl<'a> Tap<'a> {
-    fn new(hooks: &'a dyn Hooks, subsystem: &'a str, migration: &'a str, part: &'static str) -> Self {
+    fn new(
+        hooks: &'a dyn Hooks,
+        subsystem: &'a str,
+        migration: &'a str,
+        part: &'static str,
+    ) -> Self {
         Tap {
             hooks,
             part: Part {
@@ -244,7 +255,13 @@ impl<'a> Tap<'a> {
     }
 
     /// Before each unit of work; an observer may cut the connection here.
-    async fn unit(&self, c: &Client, unit: &'static str, done: usize, total: usize) -> Result<(), StepError> {
+    async fn unit(
+        &self,
+        c: &Client,
+        unit: &'static str,
+        done: usize,
+        total: usize,
+    ) -> Result<(), StepError> {
         if self.hooks.before_unit(&self.part, unit, done, total) == Flow::Go {
             return Ok(());
         }
@@ -266,7 +283,12 @@ impl<'a> Tap<'a> {
         })
     }
 
-    async fn batch(&self, c: &Client, sql: &str, commits: bool) -> Result<(), tokio_postgres::Error> {
+    async fn batch(
+        &self,
+        c: &Client,
+        sql: &str,
+        commits: bool,
+    ) -> Result<(), tokio_postgres::Error> {
         self.hooks.query_started(&self.part, sql);
         c.batch_execute(sql).await?;
         self.hooks.query_done(&self.part, sql, commits);
@@ -310,7 +332,11 @@ impl Builtin<'_> {
     }
 
     /// [`Builtin::up`], telling `hooks` where it is.
-    pub async fn up_with(&self, client: &Client, hooks: &dyn Hooks) -> Result<Vec<StepLog>, RunError> {
+    pub async fn up_with(
+        &self,
+        client: &Client,
+        hooks: &dyn Hooks,
+    ) -> Result<Vec<StepLog>, RunError> {
         let rows = read_meta(client).await?;
         if let Some(r) = rows
             .iter()
@@ -517,7 +543,14 @@ impl Builtin<'_> {
                 .await
             }
             "http_log_headers_280_300" => {
-                plugin_configs(c, "http-log", log, tap, transforms::http_log_headers_checked).await
+                plugin_configs(
+                    c,
+                    "http-log",
+                    log,
+                    tap,
+                    transforms::http_log_headers_checked,
+                )
+                .await
             }
             other => Err(StepError {
                 statement: format!("data step {other}"),
@@ -560,7 +593,13 @@ impl Builtin<'_> {
         completed: Vec<StepLog>,
     ) -> RunError {
         log.status = "failed";
-        // Kong releases the lock only on success; the row expires after its TTL.
+        // Kong's cluster_mutex catches the failed callback and removes the `migrations` lock
+        // before the command exits (kong/db/init.lua @ 3.4.2), so production's rerun is not
+        // held back by it. A connection too broken to do so leaves the row to its TTL, as a
+        // crashed Kong would; the failure being reported is the step's, not this one's.
+        let _ = c
+            .batch_execute(crate::pg::sql::forecast::RELEASE_KONG_LOCK)
+            .await;
         let (schema_meta, schema_meta_unreadable) = left_behind(c).await;
         RunError::Failed(Box::new(Failure {
             subsystem: log.subsystem.clone(),
@@ -679,11 +718,12 @@ async fn route_paths(c: &Client, log: &mut StepLog, tap: &Tap<'_>) -> Result<(),
             out.push(np);
         }
         if changed {
-            tap.execute(c, UPDATE, &[&out, &id])
-                .await
-                .map_err(|e| {
-                    StepError::pg(format!("UPDATE routes SET paths = {out:?} WHERE id = '{id}'"), &e)
-                })?;
+            tap.execute(c, UPDATE, &[&out, &id]).await.map_err(|e| {
+                StepError::pg(
+                    format!("UPDATE routes SET paths = {out:?} WHERE id = '{id}'"),
+                    &e,
+                )
+            })?;
             log.rows_rewritten += 1;
             log.statements += 1;
         }
@@ -725,9 +765,12 @@ async fn plugin_configs(
         for q in transforms::quirks(&config, &new) {
             *log.quirks.entry(q.to_string()).or_default() += 1;
         }
-        tap.execute(c, UPDATE, &[&new, &id])
-            .await
-            .map_err(|e| StepError::pg(format!("UPDATE plugins SET config = '...' WHERE id = '{id}'"), &e))?;
+        tap.execute(c, UPDATE, &[&new, &id]).await.map_err(|e| {
+            StepError::pg(
+                format!("UPDATE plugins SET config = '...' WHERE id = '{id}'"),
+                &e,
+            )
+        })?;
         log.rows_rewritten += 1;
         log.statements += 1;
     }

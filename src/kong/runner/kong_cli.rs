@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::builtin::{Failure, RunError, StepLog};
 use crate::error::{Error, Result};
-use crate::pg::conn::{ConnSpec, Endpoint, RootCert, SslMode};
 use crate::pg::conn::tls::Verify;
+use crate::pg::conn::{ConnSpec, Endpoint, RootCert, SslMode};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KongOutput {

@@ -310,7 +310,10 @@ fn parse_url(s: &str) -> Result<Values, String> {
 /// Fills what `given` leaves out: first from the service file (when `service` or PGSERVICE
 /// names one), then from the environment, as libpq's `conninfo_add_defaults` does. An empty
 /// variable counts as not set.
-pub fn add_defaults(mut given: Values, env: &dyn Fn(&str) -> Option<String>) -> Result<Values, String> {
+pub fn add_defaults(
+    mut given: Values,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Values, String> {
     let service = given
         .get("service")
         .cloned()
@@ -388,7 +391,11 @@ fn service_section(text: &str, service: &str, file: &Path) -> Result<Option<Valu
             continue;
         }
         let (key, val) = line.split_once('=').ok_or_else(|| {
-            format!("syntax error in service file {}, line {}", file.display(), n + 1)
+            format!(
+                "syntax error in service file {}, line {}",
+                file.display(),
+                n + 1
+            )
         })?;
         if key == "service" {
             return Err(format!(
@@ -398,7 +405,11 @@ fn service_section(text: &str, service: &str, file: &Path) -> Result<Option<Valu
             ));
         }
         let k = keyword(key).ok_or_else(|| {
-            format!("syntax error in service file {}, line {}", file.display(), n + 1)
+            format!(
+                "syntax error in service file {}, line {}",
+                file.display(),
+                n + 1
+            )
         })?;
         v.entry(k).or_insert_with(|| val.to_string());
     }
@@ -549,7 +560,10 @@ mod tests {
         let given = parse("service=prod dbname=kong").unwrap();
         let v = add_defaults(given, &env).unwrap();
         assert_eq!(v["host"], "pg.prod");
-        assert_eq!(v["port"], "6432", "the service file wins over the environment");
+        assert_eq!(
+            v["port"], "6432",
+            "the service file wins over the environment"
+        );
         assert_eq!(v["user"], "envuser");
         assert_eq!(v["sslmode"], "verify-full");
         let e = add_defaults(parse("service=nope").unwrap(), &env).unwrap_err();

@@ -270,18 +270,16 @@ impl TlsSettings {
                          SEC1); kong-rehearse cannot use sslpassword",
                     )
                 })?;
-                builder
-                    .with_client_auth_cert(chain, key_der)
-                    .map_err(|e| {
-                        setup_error(
-                            format!(
-                                "the client certificate {} and key {} do not go together: {e}",
-                                cert.display(),
-                                key.display()
-                            ),
-                            "give the key that belongs to sslcert",
-                        )
-                    })?
+                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
+                    setup_error(
+                        format!(
+                            "the client certificate {} and key {} do not go together: {e}",
+                            cert.display(),
+                            key.display()
+                        ),
+                        "give the key that belongs to sslcert",
+                    )
+                })?
             }
         };
         config.enable_sni = self.sni.unwrap_or(true);
@@ -342,7 +340,10 @@ impl TlsSettings {
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())
             .map_err(|e| {
                 setup_error(
-                    format!("cannot read the root certificate file {}: {e}", file.display()),
+                    format!(
+                        "cannot read the root certificate file {}: {e}",
+                        file.display()
+                    ),
                     "sslrootcert must be a PEM file of CA certificates",
                 )
             })?;
@@ -350,7 +351,10 @@ impl TlsSettings {
         let (added, _ignored) = store.add_parsable_certificates(certs);
         if added == 0 {
             return Err(setup_error(
-                format!("the root certificate file {} holds no usable CA certificate", file.display()),
+                format!(
+                    "the root certificate file {} holds no usable CA certificate",
+                    file.display()
+                ),
                 "sslrootcert must be a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)",
             ));
         }
@@ -508,13 +512,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -566,11 +567,7 @@ pub fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
 }
 
 /// What a failed handshake means and what to do, in the words of the setting involved.
-pub fn explain_handshake(
-    e: &rustls::Error,
-    host: &str,
-    tls: &TlsSettings,
-) -> (String, String) {
+pub fn explain_handshake(e: &rustls::Error, host: &str, tls: &TlsSettings) -> (String, String) {
     let roots = match tls.root_file() {
         Ok(Some(p)) => match &tls.root_cert {
             Some(RootCert::System) => format!("the system CA store ({})", p.display()),

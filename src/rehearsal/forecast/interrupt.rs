@@ -155,7 +155,10 @@ impl Hooks for Cutter {
             return Flow::Go;
         }
         let so_far = match unit {
-            "row" => format!("{} row(s) written and committed before the cut", st.committed),
+            "row" => format!(
+                "{} row(s) written and committed before the cut",
+                st.committed
+            ),
             "query" => format!("{} query(ies) committed before the cut", st.committed),
             _ => "the transaction rolls back".to_string(),
         };
@@ -199,12 +202,18 @@ pub(crate) async fn interrupts(ctx: &mut Ctx<'_>, tw: &mut Throwaway, dump: &Pat
     let schema = current_schema(&clean_db).await?;
     let mut clean_kept: Option<Clean> = None;
     for (n, part) in choice.parts(&ctx.cat).iter().enumerate() {
-        ctx.progress
-            .line(format!("interrupt: cutting the connection halfway through {part} on a second copy"));
+        ctx.progress.line(format!(
+            "interrupt: cutting the connection halfway through {part} on a second copy"
+        ));
         let t1 = Instant::now();
         let name = format!("kong_interrupt_{n}");
         let spec = tw.sibling(&name).await?;
-        programs::pg_restore(&tw.client_tool("pg_restore")?, dump, &spec, ctx.opts.restore_jobs)?;
+        programs::pg_restore(
+            &tw.client_tool("pg_restore")?,
+            dump,
+            &spec,
+            ctx.opts.restore_jobs,
+        )?;
         let copy = spec.connect().await?;
         let before = catalog::read(&copy, &schema).await?;
         // The compared columns depend on the pre-upgrade schema, which the first copy shows.
@@ -214,7 +223,8 @@ pub(crate) async fn interrupts(ctx: &mut Ctx<'_>, tw: &mut Throwaway, dump: &Pat
         };
         let mut out = rehearse_one(ctx, &copy, &spec, part).await?;
         let copy = spec.connect().await?;
-        out.differences.extend(compare(&copy, &clean_db, &schema, &clean).await?);
+        out.differences
+            .extend(compare(&copy, &clean_db, &schema, &clean).await?);
         let doubled: i64 = copy
             .query_one(sql::DOUBLE_TILDE_ROUTES, &[])
             .await
@@ -230,16 +240,28 @@ pub(crate) async fn interrupts(ctx: &mut Ctx<'_>, tw: &mut Throwaway, dump: &Pat
         } else if doubled > 0 {
             copy.batch_execute(sql::FIX_DOUBLE_TILDE)
                 .await
-                .map_err(|e| Error::db("cannot apply the `~~` recovery to the interrupted copy", e))?;
-            out.recovery_verified =
-                Some(compare(&copy, &clean_db, &schema, &clean).await?.is_empty());
-            format!(
-                "Do not just rerun after a cut in {part}: {doubled} route(s) converted before the cut \
-                 get a second `~` (Kong records 016 only after its data step). Restore the \
-                 pre-upgrade backup and run the upgrade again with a --db-timeout that covers \
-                 this step; or, after the rerun, strip the extra `~` with: {}",
-                one_line(sql::FIX_DOUBLE_TILDE)
-            )
+                .map_err(|e| {
+                    Error::db("cannot apply the `~~` recovery to the interrupted copy", e)
+                })?;
+            let repaired = compare(&copy, &clean_db, &schema, &clean).await?.is_empty();
+            out.recovery_verified = Some(repaired);
+            let fix = one_line(sql::FIX_DOUBLE_TILDE);
+            if repaired {
+                format!(
+                    "Do not just rerun after a cut in {part}: {doubled} route(s) converted before \
+                     the cut get a second `~` (Kong records the migration only after its data \
+                     step). Restore the pre-upgrade backup and run the upgrade again with a \
+                     --db-timeout that covers this step; or, after the rerun, strip the extra \
+                     `~` with: {fix}"
+                )
+            } else {
+                format!(
+                    "Restore the pre-upgrade backup and run the upgrade again with a --db-timeout \
+                     that covers this step: after a cut in {part} the rerun converts rows a \
+                     second time, and not only as `~~` ({doubled} route(s)) that `{fix}` \
+                     repairs: the other differences have no fix after the fact."
+                )
+            }
         } else {
             format!(
                 "Do not just rerun after a cut in {part}: the rerun does not reach the clean end \
@@ -251,7 +273,11 @@ pub(crate) async fn interrupts(ctx: &mut Ctx<'_>, tw: &mut Throwaway, dump: &Pat
         out.duration_ms = t1.elapsed().as_millis() as u64;
         ctx.progress.line(format!(
             "interrupt {part}: {} ({} difference(s)) in {} ms",
-            if out.same_as_clean { "same as the clean rehearsal" } else { "NOT the clean end state" },
+            if out.same_as_clean {
+                "same as the clean rehearsal"
+            } else {
+                "NOT the clean end state"
+            },
             out.differences.len(),
             out.duration_ms
         ));
@@ -408,9 +434,12 @@ async fn rehearse_one(
         // The cut connection is gone; the operator's rerun is a new `kong migrations` run.
         let c = spec.connect().await?;
         // Kong's cluster_mutex removes its lock when the migration callback fails.
-        c.batch_execute(sql::RELEASE_KONG_LOCK)
-            .await
-            .map_err(|e| Error::db("cannot release Kong's migration lock on the interrupted copy", e))?;
+        c.batch_execute(sql::RELEASE_KONG_LOCK).await.map_err(|e| {
+            Error::db(
+                "cannot release Kong's migration lock on the interrupted copy",
+                e,
+            )
+        })?;
         rerun = operator_rerun(&runner, &c, &ctx.cat, phase, finish_too, &mut differences).await?;
     }
     Ok(Interrupt {
@@ -435,9 +464,15 @@ async fn current_schema(c: &Client) -> Result<String> {
 /// Whether a column default reads the clock (so two runs at different times differ).
 fn clock_default(d: &str) -> bool {
     let d = d.to_ascii_lowercase();
-    ["current_timestamp", "now()", "localtimestamp", "statement_timestamp", "clock_timestamp"]
-        .iter()
-        .any(|c| d.contains(c))
+    [
+        "current_timestamp",
+        "now()",
+        "localtimestamp",
+        "statement_timestamp",
+        "clock_timestamp",
+    ]
+    .iter()
+    .any(|c| d.contains(c))
 }
 
 /// The columns compared per table: all but those an upgrade step added to a 2.8 table with
@@ -451,8 +486,7 @@ fn compared_columns(end: &Catalog, before: &Catalog) -> BTreeMap<String, Vec<Str
                 .columns
                 .iter()
                 .filter(|c| {
-                    let new_in_old_table =
-                        before.has_table(t) && !before.has_column(t, &c.name);
+                    let new_in_old_table = before.has_table(t) && !before.has_column(t, &c.name);
                     !(new_in_old_table && c.default.as_deref().is_some_and(clock_default))
                 })
                 .map(|c| c.name.clone())
@@ -498,7 +532,10 @@ async fn checksums(
             filter: String::new(),
             key: key.clone(),
         };
-        out.insert(table.clone(), fingerprint::fingerprint_scope(c, &scope).await?.checksum);
+        out.insert(
+            table.clone(),
+            fingerprint::fingerprint_scope(c, &scope).await?.checksum,
+        );
     }
     Ok(out)
 }
@@ -511,7 +548,12 @@ fn select_list(cols: &[String]) -> String {
 }
 
 /// How the interrupted copy's end state differs from the clean one.
-async fn compare(copy: &Client, clean_db: &Client, schema: &str, clean: &Clean) -> Result<Vec<Problem>> {
+async fn compare(
+    copy: &Client,
+    clean_db: &Client,
+    schema: &str,
+    clean: &Clean,
+) -> Result<Vec<Problem>> {
     let cat = catalog::read(copy, schema).await?;
     let mut out: Vec<Problem> = catalog::diff(&clean.catalog, &cat)
         .iter()
@@ -624,7 +666,9 @@ async fn rows(c: &Client, q: &str, table: &str) -> Result<BTreeMap<String, serde
         let key: String = r.get(0);
         let json: String = r.get(1);
         let v = serde_json::from_str(&json).map_err(|e| {
-            Error::Internal(format!("PostgreSQL's to_jsonb text of a {table} row does not parse: {e}"))
+            Error::Internal(format!(
+                "PostgreSQL's to_jsonb text of a {table} row does not parse: {e}"
+            ))
         })?;
         out.insert(key, v);
     }

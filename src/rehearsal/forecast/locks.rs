@@ -201,9 +201,8 @@ fn from_ast(s: &Statement, out: &mut Predicted) {
                 }
             }
             match &t.like {
-                Some(CreateTableLikeKind::Parenthesized(l)) | Some(CreateTableLikeKind::Plain(l)) => {
-                    push(out, &l.name, AccessShare)
-                }
+                Some(CreateTableLikeKind::Parenthesized(l))
+                | Some(CreateTableLikeKind::Plain(l)) => push(out, &l.name, AccessShare),
                 None => {}
             }
         }
@@ -345,7 +344,9 @@ fn words(stmt: &str) -> Vec<(String, String)> {
 
 /// The body of `DO $$ ... $$`.
 fn do_body(stmt: &str) -> Option<String> {
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, stmt).tokenize().ok()?;
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, stmt)
+        .tokenize()
+        .ok()?;
     let mut it = tokens
         .into_iter()
         .filter(|t| !matches!(t, Token::Whitespace(_)));
@@ -367,7 +368,9 @@ fn embedded_statement(piece: &str) -> Option<String> {
     const COMMANDS: &[&str] = &[
         "ALTER", "CREATE", "DROP", "INSERT", "UPDATE", "DELETE", "TRUNCATE",
     ];
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, piece).tokenize().ok()?;
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, piece)
+        .tokenize()
+        .ok()?;
     let mut at_start = true;
     for (i, t) in tokens.iter().enumerate() {
         match t {
@@ -724,10 +727,22 @@ mod tests {
             let step = cat.subsystem(sub).unwrap().step(m).unwrap();
             predict(&cat.sql(step.up.as_deref().unwrap()).unwrap()).locks
         };
-        let has = |l: &[(String, LockMode)], t: &str, m: LockMode| l.iter().any(|(a, b)| a == t && *b == m);
-        assert!(has(&up("core", "017_300_to_310"), "upstreams", AccessExclusive));
+        let has = |l: &[(String, LockMode)], t: &str, m: LockMode| {
+            l.iter().any(|(a, b)| a == t && *b == m)
+        };
+        assert!(has(
+            &up("core", "017_300_to_310"),
+            "upstreams",
+            AccessExclusive
+        ));
         let l019 = up("core", "019_320_to_330");
-        for t in ["plugins", "ca_certificates", "targets", "upstreams", "workspaces"] {
+        for t in [
+            "plugins",
+            "ca_certificates",
+            "targets",
+            "upstreams",
+            "workspaces",
+        ] {
             assert!(has(&l019, t, AccessExclusive), "{t}: {l019:?}");
         }
         let l016 = up("core", "016_280_to_300");
@@ -735,7 +750,11 @@ mod tests {
             assert!(has(&l016, t, AccessExclusive), "{t}: {l016:?}");
         }
         assert!(has(&l019, "cluster_events", AccessExclusive), "{l019:?}");
-        assert!(has(&up("rate-limiting", "005_320_to_330"), "ratelimiting_metrics", AccessExclusive));
+        assert!(has(
+            &up("rate-limiting", "005_320_to_330"),
+            "ratelimiting_metrics",
+            AccessExclusive
+        ));
     }
 
     #[test]

@@ -86,7 +86,11 @@ impl Watch {
                     .into(),
             ));
         }
-        ctx.report.forecast.db_timeout_s = Some(opts.db_timeout.as_secs());
+        if ctx.kong.is_none() {
+            // A real Kong binary applies its own --db-timeout; only the built-in runner's
+            // steps are held against this one.
+            ctx.report.forecast.db_timeout_s = Some(opts.db_timeout.as_secs());
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let (recorder, sampler) = if ctx.kong.is_none() {
             let row = cap
@@ -97,14 +101,21 @@ impl Watch {
             let (pid, schema): (i32, String) = (row.get(0), row.get(1));
             let watcher = cap.target.connect().await?;
             let rec = Arc::new(Recorder::new(locks::tables(&watcher, &schema).await?));
-            let task = tokio::spawn(locks::sample(watcher, pid, schema, rec.clone(), stop.clone()));
+            let task = tokio::spawn(locks::sample(
+                watcher,
+                pid,
+                schema,
+                rec.clone(),
+                stop.clone(),
+            ));
             (Some(rec), Some(task))
         } else {
             (None, None)
         };
         let workload = if opts.workload {
-            ctx.progress
-                .line(format!("forecast: 2.8 traffic on separate connections during `{phase}`"));
+            ctx.progress.line(format!(
+                "forecast: 2.8 traffic on separate connections during `{phase}`"
+            ));
             Some(workload::start(&cap.target, stop.clone()).await?)
         } else {
             None
@@ -188,7 +199,7 @@ fn attach_locks(parts: &[PartRecord], logs: &mut [&mut StepLog]) {
 
 /// The step a slow run of `r` waited for: the lock on its table, in a conflicting mode,
 /// held during the run (the longest overlap wins). With the real Kong, whose steps cannot
-/// be seen, the phase command.
+/// be seen, the phase command, for a wait of [`WAIT_WARNING`] or more.
 fn blocker(
     r: &Runs,
     (s, e): (Instant, Instant),
@@ -209,7 +220,12 @@ fn blocker(
         })
         .max_by_key(|sp| overlap(sp))
         .map(|sp| (sp.step.clone(), Some(sp.mode.as_str())))
-        .or_else(|| fallback.map(|f| (f.to_string(), None)))
+        // Without the steps' locks, only a wait no noise explains is put on the phase.
+        .or_else(|| {
+            fallback
+                .filter(|_| e - s >= WAIT_WARNING)
+                .map(|f| (f.to_string(), None))
+        })
 }
 
 fn merge_workload(
@@ -253,8 +269,8 @@ fn merge_workload(
 fn warn_slow(out: &mut Vec<String>, r: &Runs, spans: &[LockSpan], fallback: Option<&str>) {
     let mut worst: BTreeMap<String, (Duration, Option<&'static str>)> = BTreeMap::new();
     for &(s, e) in r.slow.iter().filter(|(s, e)| *e - *s >= WAIT_WARNING) {
-        let (step, mode) =
-            blocker(r, (s, e), spans, fallback).unwrap_or_else(|| ("no migration lock seen".into(), None));
+        let (step, mode) = blocker(r, (s, e), spans, fallback)
+            .unwrap_or_else(|| ("no migration lock seen".into(), None));
         let w = worst.entry(step).or_insert((Duration::ZERO, mode));
         w.0 = w.0.max(e - s);
     }
@@ -281,9 +297,9 @@ fn db_timeout(p: &PartRecord, timeout: Duration, phase: &'static str) -> Problem
     let cmd = if phase == "up" { "up" } else { "finish" };
     let took = p.longest_query.as_secs_f64();
     let what = match p.part {
-        "up" => "its SQL as one query (`BEGIN; ...; COMMIT;`)".to_string(),
-        "up_f" => "its data step's queries one by one".to_string(),
-        _ => "its teardown queries one by one".to_string(),
+        "up" => "this step's up SQL as one query (`BEGIN; ...; COMMIT;`)",
+        "up_f" => "this step's data step (up_f) query by query",
+        _ => "this step's teardown query by query",
     };
     let after = match p.part {
         "up" => format!(
@@ -302,10 +318,9 @@ fn db_timeout(p: &PartRecord, timeout: Duration, phase: &'static str) -> Problem
     Problem::new(
         Kind::DbTimeout,
         format!(
-            "{}: Kong sends {what}, and the longest took {took:.1} s here, more than \
-             --db-timeout {} s. Production's `kong migrations {cmd}` would stop at this step \
-             with a timeout error; {after}.",
-            p.id,
+            "Kong sends {what}, and the longest took {took:.1} s here, more than --db-timeout \
+             {} s. Production's `kong migrations {cmd}` would stop at this step with a timeout \
+             error; {after}.",
             timeout.as_secs()
         ),
     )
@@ -372,13 +387,16 @@ mod tests {
             slow: vec![(ms(300), ms(2700))],
         };
         let mut out = vec![];
-        merge_workload(&mut out, &[r.clone()], &spans, None);
+        merge_workload(&mut out, std::slice::from_ref(&r), &spans, None);
         assert_eq!(out[0].blocked_by.as_deref(), Some("core/019_320_to_330:up"));
         assert_eq!(out[0].max_wait_ms, 2400);
         let mut w = vec![];
         warn_slow(&mut w, &r, &spans, None);
         assert_eq!(w.len(), 1);
-        assert!(w[0].contains("2.4 s behind core/019_320_to_330:up (AccessExclusiveLock on plugins)"), "{w:?}");
+        assert!(
+            w[0].contains("2.4 s behind core/019_320_to_330:up (AccessExclusiveLock on plugins)"),
+            "{w:?}"
+        );
     }
 
     #[test]
@@ -395,7 +413,15 @@ mod tests {
         };
         let pr = db_timeout(&p, Duration::from_secs(2), "up");
         assert_eq!(pr.kind, Kind::DbTimeout);
-        assert!(pr.message.contains("2.7 s") && pr.message.contains("--db-timeout 2 s"), "{}", pr.message);
-        assert!(pr.fix.contains("--db-timeout 9") && pr.fix.contains("maintenance window"), "{}", pr.fix);
+        assert!(
+            pr.message.contains("2.7 s") && pr.message.contains("--db-timeout 2 s"),
+            "{}",
+            pr.message
+        );
+        assert!(
+            pr.fix.contains("--db-timeout 9") && pr.fix.contains("maintenance window"),
+            "{}",
+            pr.fix
+        );
     }
 }

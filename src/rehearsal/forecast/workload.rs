@@ -15,9 +15,10 @@ use crate::kong::runner::builtin::LockMode;
 use crate::pg::conn::ConnSpec;
 use crate::pg::sql::forecast as sql;
 
-/// Pause between two runs of one class: dense enough to catch a lock held for tens of
-/// milliseconds, light enough not to slow the migration it watches.
-const PACE: Duration = Duration::from_millis(25);
+/// Pause between two runs of one class: ten runs a second per class catch every lock held
+/// long enough to matter (a wait of a second is a warning), and leave the migration it
+/// watches nearly the whole machine.
+const PACE: Duration = Duration::from_millis(100);
 /// The loop's bound, whatever the phase's length.
 const MAX_RUNS: u64 = 100_000;
 /// Slow runs kept per class for attribution.
