@@ -363,6 +363,11 @@ pub struct FixtureArgs {
     #[arg(long)]
     pub into: Option<String>,
 
+    /// Build a database born on this older Kong release and upgraded to 2.8.5 with 2.8.5's
+    /// own `up` and `finish` (1.0.3, 1.5.1, 2.0.5, 2.5.1), as long-lived installations are.
+    #[arg(long, value_name = "TAG")]
+    pub history_from: Option<String>,
+
     #[command(flatten)]
     pub throwaway: ThrowawayArgs,
 }

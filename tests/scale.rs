@@ -1,7 +1,7 @@
 //! Production sizes on real servers: a table whose text passes PostgreSQL's 1 GB value limit
 //! is fingerprinted with flat memory, one changed row among millions is named by its key,
-//! the same rows hash the same whatever the server's or the session's settings, and a
-//! failed `snapshot` leaves nothing that looks like a backup.
+//! the same rows hash the same whatever the server's or the session's settings, collation
+//! or physical order, and a failed `snapshot` leaves nothing that looks like a backup.
 
 mod common;
 
@@ -43,11 +43,17 @@ async fn a_table_past_one_gigabyte_of_text_is_fingerprinted_in_flat_memory() {
     .await
     .unwrap();
     let text_bytes: i64 = c
-        .query_one("SELECT sum(octet_length(id::text) + 1 + octet_length(body) + 1)::bigint FROM wide", &[])
+        .query_one(
+            "SELECT sum(octet_length(id::text) + 1 + octet_length(body) + 1)::bigint FROM wide",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
-    assert!(text_bytes > 1 << 30, "the table's text is past 1 GB ({text_bytes} bytes)");
+    assert!(
+        text_bytes > 1 << 30,
+        "the table's text is past 1 GB ({text_bytes} bytes)"
+    );
 
     let rss0 = peak_rss_kb();
     let s = scope(&c, "wide").await;
@@ -56,13 +62,23 @@ async fn a_table_past_one_gigabyte_of_text_is_fingerprinted_in_flat_memory() {
         .unwrap();
     let fp = &fps[0];
     assert_eq!(fp.rows, 1_100_000);
-    assert!(fp.checksum.starts_with(fingerprint::CHECKSUM_PREFIX), "{}", fp.checksum);
+    assert!(
+        fp.checksum.starts_with(fingerprint::CHECKSUM_PREFIX),
+        "{}",
+        fp.checksum
+    );
     assert!(fp.chunks.list.len() <= fingerprint::MAX_CHUNKS);
-    assert_eq!(fp.chunks.list.iter().map(|c| c.rows).sum::<u64>(), 1_100_000);
+    assert_eq!(
+        fp.chunks.list.iter().map(|c| c.rows).sum::<u64>(),
+        1_100_000
+    );
     assert_eq!(fp.chunks.list[0].first, "1");
     assert_eq!(fp.chunks.list.last().unwrap().last, "1100000");
     let grown_mb = (peak_rss_kb().saturating_sub(rss0)) / 1024;
-    assert!(grown_mb < 64, "hashing 1 GB raised peak memory by {grown_mb} MB");
+    assert!(
+        grown_mb < 64,
+        "hashing 1 GB raised peak memory by {grown_mb} MB"
+    );
 
     // The one-connection form gives the same fingerprint.
     assert_eq!(&fingerprint::fingerprint(&c, "wide").await.unwrap(), fp);
@@ -89,9 +105,11 @@ async fn one_changed_row_among_millions_is_named_by_its_key() {
     assert_eq!(same[0].rows, 4_000_000);
     assert_eq!(same[0].checksum, same[1].checksum, "a copy hashes the same");
 
-    c.batch_execute("UPDATE copy SET n = -1 WHERE identifier = 'consumer-777777' AND period = 'hour'")
-        .await
-        .unwrap();
+    c.batch_execute(
+        "UPDATE copy SET n = -1 WHERE identifier = 'consumer-777777' AND period = 'hour'",
+    )
+    .await
+    .unwrap();
     let fps = fingerprint::fingerprint_all(spec, None, vec![a.clone(), b.clone()], 2)
         .await
         .unwrap();
@@ -105,7 +123,11 @@ async fn one_changed_row_among_millions_is_named_by_its_key() {
         "the first differing chunk holds the changed row: {}",
         d.describe()
     );
-    assert!(d.describe().contains("identifier, period"), "{}", d.describe());
+    assert!(
+        d.describe().contains("identifier, period"),
+        "{}",
+        d.describe()
+    );
     let rows = fingerprint::locate(&c, &a, &c, &b, &d, 10).await.unwrap();
     assert_eq!(
         rows,
@@ -182,14 +204,23 @@ async fn the_same_rows_hash_the_same_across_servers_settings_and_collations() {
         .map(|r| r.get(0))
         .collect();
     let at = |n: &str| order.iter().position(|x| x == n).unwrap();
-    assert!(at("alpha") < at("Beta"), "ICU order, not bytewise: {order:?}");
+    assert!(
+        at("alpha") < at("Beta"),
+        "ICU order, not bytewise: {order:?}"
+    );
 
     // Server two: stock defaults, and a session whose own settings differ again.
     let c2 = two.client().await;
     c2.batch_execute(TYPED).await.unwrap();
-    c2.batch_execute("SET TimeZone = 'Asia/Kolkata'; SET DateStyle = 'German'; SET IntervalStyle = 'iso_8601'")
+    // Another physical order: the updated rows move to the end of the heap.
+    c2.batch_execute("UPDATE typed SET name = name WHERE name IN ('alpha', 'Beta')")
         .await
         .unwrap();
+    c2.batch_execute(
+        "SET TimeZone = 'Asia/Kolkata'; SET DateStyle = 'German'; SET IntervalStyle = 'iso_8601'",
+    )
+    .await
+    .unwrap();
 
     let parallel = fingerprint::fingerprint_all(&odd, None, vec![scope(&c1, "typed").await], 2)
         .await
@@ -198,7 +229,10 @@ async fn the_same_rows_hash_the_same_across_servers_settings_and_collations() {
     let session = fingerprint::fingerprint(&c2, "typed").await.unwrap();
     assert_eq!(parallel.rows, 4);
     assert_eq!(parallel, session, "same rows, same fingerprint");
-    assert_eq!(session.chunks.list[0].first, "Beta", "keys compare bytewise");
+    assert_eq!(
+        session.chunks.list[0].first, "Beta",
+        "keys compare bytewise"
+    );
 }
 
 /// A stand-in pg_dump that answers --version like the real one, then writes part of a
@@ -239,7 +273,10 @@ async fn a_failed_snapshot_leaves_nothing_that_looks_like_a_backup() {
         bin_dir.to_str().unwrap(),
     ]);
     assert_ne!(code, 0, "{v:#}");
-    assert!(!snap.exists(), "the half-written snapshot directory is removed");
+    assert!(
+        !snap.exists(),
+        "the half-written snapshot directory is removed"
+    );
 
     // Into an empty directory that already existed: the directory stays, empty.
     let existing = dir.path().join("existing");
@@ -254,7 +291,11 @@ async fn a_failed_snapshot_leaves_nothing_that_looks_like_a_backup() {
         bin_dir.to_str().unwrap(),
     ]);
     assert_ne!(code, 0);
-    assert_eq!(std::fs::read_dir(&existing).unwrap().count(), 0, "nothing is left in it");
+    assert_eq!(
+        std::fs::read_dir(&existing).unwrap().count(),
+        0,
+        "nothing is left in it"
+    );
 
     // A source that is not there (dropped, or its server gone): nothing is left either.
     let gone = db.tw().target().with_dbname("no_such_database");
@@ -274,4 +315,74 @@ async fn a_failed_snapshot_leaves_nothing_that_looks_like_a_backup() {
     std::fs::create_dir(snap.join("dump")).unwrap();
     let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
     assert_eq!(code, 1, "{v:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_backup_against_the_live_source_names_the_changed_row() {
+    let db = fixture_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    let src = conninfo(db.tw().target());
+    let (code, v) = run_json(&[
+        "snapshot",
+        "--source",
+        &src,
+        "--out",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(snap.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["format_version"], 2);
+    assert!(m["tables"]["services"]["chunks"]["list"]
+        .as_array()
+        .is_some());
+    let id: String = db
+        .client()
+        .await
+        .query_one(
+            "UPDATE services SET host = 'moved.example' WHERE name = 'svc-0' RETURNING id::text",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap(), "--against", &src]);
+    assert_eq!(code, 1);
+    let p = &v["problems"][0];
+    assert_eq!(p["kind"], "content_mismatch");
+    let msg = p["message"].as_str().unwrap();
+    assert!(msg.contains(&format!("{id} changed")), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_format_1_manifest_still_reads_and_says_its_contents_cannot_be_compared() {
+    let db = fixture_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    let (code, v) = run_json(&[
+        "snapshot",
+        "--source",
+        &conninfo(db.tw().target()),
+        "--out",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    // What an older kong-rehearse wrote: format 1, md5 checksums, no chunks.
+    let path = snap.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["format_version"] = 1.into();
+    for (_, t) in m["tables"].as_object_mut().unwrap() {
+        t["checksum"] = "d41d8cd98f00b204e9800998ecf8427e".into();
+        t.as_object_mut().unwrap().remove("chunks");
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(v["warnings"].to_string().contains("format 1"), "{v:#}");
+    let (code, v) = run_json(&["run", "--snapshot", snap.to_str().unwrap()]);
+    assert_eq!(code, 0, "{:#}", v["problems"]);
+    assert!(v["warnings"].to_string().contains("format 1"));
 }

@@ -127,15 +127,9 @@ pub(crate) async fn differing_rows(
         return Ok(String::new());
     };
     let (a, b) = (want_db.connect().await?, got_db.connect().await?);
-    let scope_of = |c: &tokio_postgres::Client| {
-        let c = c;
-        async move {
-            fingerprint::whole_tables(c, schema)
-                .await
-                .map(|mut s| s.remove(table))
-        }
-    };
-    let (Some(sa), Some(sb)) = (scope_of(&a).await?, scope_of(&b).await?) else {
+    let sa = fingerprint::whole_tables(&a, schema).await?.remove(table);
+    let sb = fingerprint::whole_tables(&b, schema).await?.remove(table);
+    let (Some(sa), Some(sb)) = (sa, sb) else {
         return Ok(String::new());
     };
     let rows = fingerprint::locate(&a, &sa, &b, &sb, &diff, 5).await?;

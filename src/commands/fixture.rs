@@ -8,7 +8,27 @@ use crate::pg::conn::ConnSpec;
 use crate::report::Progress;
 use crate::throwaway::Throwaway;
 
+async fn build(
+    client: &tokio_postgres::Client,
+    spec: Spec,
+    history_from: Option<&str>,
+) -> Result<fixture::Summary> {
+    match history_from {
+        None => fixture::build(client, spec).await,
+        Some(tag) => fixture::build_from_history(client, spec, tag).await,
+    }
+}
+
 pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
+    if let Some(tag) = &a.history_from {
+        if !crate::kong::history::TAGS.contains(&tag.as_str()) {
+            return Err(crate::error::Error::Usage(format!(
+                "--history-from {tag}: the tool replays the histories of Kong {}; pick one of \
+                 them (the one closest to the release your production database was born on)",
+                crate::kong::history::TAGS.join(", ")
+            )));
+        }
+    }
     let spec = Spec {
         scale: a.scale,
         seed: a.seed,
@@ -20,10 +40,11 @@ pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
         let client = target.connect().await?;
         fixture::ensure_empty(&client, &target.to_string()).await?;
         progress.line(format!(
-            "building Kong 2.8.5 fixture (scale {}) into {target}",
-            a.scale
+            "building Kong 2.8.5 fixture (scale {}{}) into {target}",
+            a.scale,
+            born(a)
         ));
-        let s = fixture::build(&client, spec).await?;
+        let s = build(&client, spec, a.history_from.as_deref()).await?;
         (s, json!({"into": target.to_string()}))
     } else {
         let out = a.out.clone().expect("clap requires --out or --into");
@@ -37,8 +58,12 @@ pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
         ));
         let startup_ms = tw.startup.as_millis() as u64;
         let client = tw.target().connect().await?;
-        progress.line(format!("building Kong 2.8.5 fixture (scale {})", a.scale));
-        let s = fixture::build(&client, spec).await?;
+        progress.line(format!(
+            "building Kong 2.8.5 fixture (scale {}{})",
+            a.scale,
+            born(a)
+        ));
+        let s = build(&client, spec, a.history_from.as_deref()).await?;
         drop(client);
         progress.line(format!("writing {}", out.display()));
         let t = std::time::Instant::now();
@@ -96,4 +121,11 @@ pub async fn run(a: &FixtureArgs, progress: Progress) -> Result<Outcome> {
         text,
         json: body,
     })
+}
+
+fn born(a: &FixtureArgs) -> String {
+    a.history_from
+        .as_deref()
+        .map(|t| format!(", born on Kong {t}"))
+        .unwrap_or_default()
 }

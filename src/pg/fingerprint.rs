@@ -219,7 +219,7 @@ impl Plan {
 }
 
 impl Scope {
-    fn from_clause(&self) -> String {
+    fn table_and_filter(&self) -> String {
         format!(
             "{}.{} t {}",
             quote_ident(&self.schema),
@@ -360,7 +360,7 @@ pub async fn fingerprint_scan(
     let t0 = std::time::Instant::now();
     let scope = &scan.scope;
     let plan = scan.plan();
-    let q = sql::copy_ordered(&plan.select, &scope.from_clause(), &plan.order);
+    let q = sql::copy_ordered(&plan.select, &scope.table_and_filter(), &plan.order);
     let fail = |e| Error::db(format!("cannot fingerprint table {}", scope.table), e);
     let stream = client.copy_out(q.as_str()).await.map_err(fail)?;
     pin_mut!(stream);
@@ -461,7 +461,12 @@ pub async fn export_snapshot(tx: &impl GenericClient) -> Result<String> {
     Ok(tx
         .query_one(sql::EXPORT_SNAPSHOT, &[])
         .await
-        .map_err(|e| Error::db("cannot export a snapshot for the fingerprint connections", e))?
+        .map_err(|e| {
+            Error::db(
+                "cannot export a snapshot for the fingerprint connections",
+                e,
+            )
+        })?
         .get(0))
 }
 
@@ -471,7 +476,10 @@ pub enum Job {
     Scan(Scan),
     /// The row count of `scope`'s table, and how many of its rows were written since
     /// `horizon` (see [`Written`]).
-    Written { scope: Scope, horizon: i64 },
+    Written {
+        scope: Scope,
+        horizon: i64,
+    },
 }
 
 impl Job {
@@ -564,7 +572,12 @@ pub async fn written_keys(
     Ok(client
         .query(&q, &[&horizon, &limit])
         .await
-        .map_err(|e| Error::db(format!("cannot read the rows written to {}", scope.table), e))?
+        .map_err(|e| {
+            Error::db(
+                format!("cannot read the rows written to {}", scope.table),
+                e,
+            )
+        })?
         .iter()
         .map(|r| r.get(0))
         .collect())
@@ -581,10 +594,12 @@ pub async fn fingerprint_all(
 ) -> Result<Vec<TableFingerprint>> {
     let jobs = scopes
         .into_iter()
-        .map(|scope| Job::Scan(Scan {
-            scope,
-            also: vec![],
-        }))
+        .map(|scope| {
+            Job::Scan(Scan {
+                scope,
+                also: vec![],
+            })
+        })
         .collect();
     run(spec, snapshot, jobs, workers)
         .await?
@@ -636,7 +651,7 @@ pub async fn run(
                         Done::Scan(fp, also)
                     }
                     Job::Written { scope, horizon } => {
-                        let q = sql::written_since(&scope.from_clause());
+                        let q = sql::written_since(&scope.table_and_filter());
                         let r = client.query_one(&q, &[&horizon]).await.map_err(|e| {
                             Error::db(format!("cannot count the rows of {}", scope.table), e)
                         })?;
@@ -742,19 +757,17 @@ pub fn first_difference(want: &Chunks, got: &Chunks) -> Option<Difference> {
     let w = fold_to(want, size)?;
     let g = fold_to(got, size)?;
     let n = w.len().max(g.len());
-    (0..n)
-        .find(|&i| w.get(i) != g.get(i))
-        .map(|i| Difference {
-            index: i,
-            rows_per_chunk: size,
-            want: w.get(i).cloned(),
-            got: g.get(i).cloned(),
-            key: if want.key.is_empty() {
-                got.key.clone()
-            } else {
-                want.key.clone()
-            },
-        })
+    (0..n).find(|&i| w.get(i) != g.get(i)).map(|i| Difference {
+        index: i,
+        rows_per_chunk: size,
+        want: w.get(i).cloned(),
+        got: g.get(i).cloned(),
+        key: if want.key.is_empty() {
+            got.key.clone()
+        } else {
+            want.key.clone()
+        },
+    })
 }
 
 /// The chunks of `c` at chunk size `size` (a power-of-two multiple of its own).
@@ -886,7 +899,13 @@ async fn window_rows(
     limit: u64,
 ) -> Result<Vec<(String, u128)>> {
     let plan = scope.plan();
-    let q = sql::copy_window(&plan.select, &scope.from_clause(), &plan.order, offset, limit);
+    let q = sql::copy_window(
+        &plan.select,
+        &scope.table_and_filter(),
+        &plan.order,
+        offset,
+        limit,
+    );
     let fail = |e| Error::db(format!("cannot read table {} again", scope.table), e);
     pin_output(client).await?;
     let stream = client.copy_out(q.as_str()).await.map_err(fail)?;
@@ -897,14 +916,28 @@ async fn window_rows(
     while let Some(msg) = stream.next().await {
         lines.feed(&msg.map_err(fail)?, |line| {
             split(line, plan.need, &mut bounds);
-            let key: Vec<&[u8]> = plan.key_at.iter().map(|&i| field(line, &bounds, i)).collect();
-            out.push((key_text(&key), xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)])));
+            let key: Vec<&[u8]> = plan
+                .key_at
+                .iter()
+                .map(|&i| field(line, &bounds, i))
+                .collect();
+            out.push((
+                key_text(&key),
+                xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)]),
+            ));
         });
     }
     lines.finish(|line| {
         split(line, plan.need, &mut bounds);
-        let key: Vec<&[u8]> = plan.key_at.iter().map(|&i| field(line, &bounds, i)).collect();
-        out.push((key_text(&key), xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)])));
+        let key: Vec<&[u8]> = plan
+            .key_at
+            .iter()
+            .map(|&i| field(line, &bounds, i))
+            .collect();
+        out.push((
+            key_text(&key),
+            xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)]),
+        ));
     });
     Ok(out)
 }
@@ -1033,7 +1066,13 @@ impl Reader {
     }
 }
 
-fn row(plan: &Plan, bounds: &mut Vec<usize>, main: &mut Builder, also: &mut [Builder], line: &[u8]) {
+fn row(
+    plan: &Plan,
+    bounds: &mut Vec<usize>,
+    main: &mut Builder,
+    also: &mut [Builder],
+    line: &[u8],
+) {
     split(line, plan.need, bounds);
     let mut key = [&b""[..]; 8];
     let key: &[&[u8]] = if plan.key_at.len() <= key.len() {
@@ -1063,8 +1102,18 @@ fn row(plan: &Plan, bounds: &mut Vec<usize>, main: &mut Builder, also: &mut [Bui
     }
 }
 
-fn row_wide_key(plan: &Plan, bounds: &[usize], main: &mut Builder, also: &mut [Builder], line: &[u8]) {
-    let key: Vec<&[u8]> = plan.key_at.iter().map(|&i| field(line, bounds, i)).collect();
+fn row_wide_key(
+    plan: &Plan,
+    bounds: &[usize],
+    main: &mut Builder,
+    also: &mut [Builder],
+    line: &[u8],
+) {
+    let key: Vec<&[u8]> = plan
+        .key_at
+        .iter()
+        .map(|&i| field(line, bounds, i))
+        .collect();
     main.add(&[&line[..hashed_end(line, bounds, plan.hashed)]], &key);
     for ((fields, flag), b) in plan.also.iter().zip(also.iter_mut()) {
         if flag.is_some_and(|f| field(line, bounds, f) != b"t") {

@@ -171,8 +171,7 @@ pub mod fingerprint {
        AND ty.typnamespace <> 'pg_catalog'::regnamespace";
 
     /// The current snapshot's `xmin` horizon as rows carry it (32 bits).
-    pub const XID_HORIZON: &str =
-        "SELECT txid_snapshot_xmin(txid_current_snapshot()) % 4294967296";
+    pub const XID_HORIZON: &str = "SELECT txid_snapshot_xmin(txid_current_snapshot()) % 4294967296";
 
     /// Row count, and rows written since the horizon `$1`; `from` as in [`copy_ordered`].
     pub fn written_since(from: &str) -> String {

@@ -160,7 +160,11 @@ pub async fn compare_with_before(
         let Some(t) = now.tables.get(name) else {
             continue; // reported by the catalog diff
         };
-        if !st.columns.iter().all(|c| t.columns.iter().any(|x| &x.name == c)) {
+        if !st
+            .columns
+            .iter()
+            .all(|c| t.columns.iter().any(|x| &x.name == c))
+        {
             continue; // a lost column is reported by the catalog diff
         }
         names.push(name);
@@ -172,7 +176,8 @@ pub async fn compare_with_before(
             key: before.keys.get(name).cloned().unwrap_or_default(),
         });
     }
-    let fps = fingerprint::fingerprint_all(target, None, scopes, fingerprint::DEFAULT_WORKERS).await?;
+    let fps =
+        fingerprint::fingerprint_all(target, None, scopes, fingerprint::DEFAULT_WORKERS).await?;
     for (name, got) in names.into_iter().zip(fps) {
         let st = &before.tables[name];
         let rows = got.rows;

@@ -147,9 +147,7 @@ fn derived(name: &str, t: &catalog::Table, schema: &str, cat: &Catalog) -> Vec<(
             Slot::TagsExpected,
             Also {
                 columns: TAGS_COMPARED.map(String::from).to_vec(),
-                only_if: cat
-                    .has_table("targets")
-                    .then(|| surviving_tags(schema)),
+                only_if: cat.has_table("targets").then(|| surviving_tags(schema)),
             },
         )],
         "routes" | "plugins" => {
@@ -947,8 +945,7 @@ async fn contents_after_finish(
         let written_keys = || async {
             match written {
                 Some(w) if w.written > 0 => {
-                    let keys =
-                        fingerprint::written_keys(tx, s, before.xid_horizon, 5).await?;
+                    let keys = fingerprint::written_keys(tx, s, before.xid_horizon, 5).await?;
                     Ok::<_, Error>(format!(
                         "; {} row(s) were written during the upgrade{}",
                         w.written,
