@@ -1,4 +1,5 @@
-//! Command-line surface (clap derive). Only commands that work are listed here.
+//! Command-line surface (clap derive). Only commands that work are listed here; parsing only,
+//! no behaviour.
 
 use std::path::PathBuf;
 

@@ -1,3 +1,6 @@
+//! The binary: logging to stderr, the async runtime, the panic hook, and the exit code the
+//! command returned. Everything else is the library's.
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -1,5 +1,6 @@
 //! What every command prints: a JSON envelope with `verdict` and `problems[]` (one shared
-//! vocabulary of kinds), or text. Progress goes to stderr, never stdout.
+//! vocabulary of kinds), or text. Progress goes to stderr, never stdout. Knows no database
+//! and no Kong: every room hands its problems here in this one shape.
 
 use std::io::Write;
 

@@ -310,11 +310,52 @@ async fn a_failed_snapshot_leaves_nothing_that_looks_like_a_backup() {
     assert_ne!(code, 0);
     assert!(!snap.exists());
 
-    // And what `verify-backup` says of such a directory, had one been left: not a backup.
-    std::fs::create_dir(&snap).unwrap();
-    std::fs::create_dir(snap.join("dump")).unwrap();
-    let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
+    // Killed outright while pg_dump writes (no cleanup can run): what is left says it is
+    // incomplete, and verify-backup does not take it for a backup.
+    let slow = dir.path().join("slow");
+    std::fs::create_dir(&slow).unwrap();
+    let pid_file = dir.path().join("pg_dump.pid");
+    let script = format!(
+        "#!/bin/sh\n\
+         if [ \"$1\" = --version ]; then exec {real} --version; fi\n\
+         for a in \"$@\"; do case \"$a\" in --file=*) out=\"${{a#--file=}}\";; esac; done\n\
+         mkdir -p \"$out\" && echo partial > \"$out/toc.dat\" && echo $$ > {pid}\n\
+         exec sleep 60\n",
+        real = db.tw().client_tool("pg_dump").unwrap().display(),
+        pid = pid_file.display()
+    );
+    std::fs::write(slow.join("pg_dump"), script).unwrap();
+    std::fs::set_permissions(slow.join("pg_dump"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let killed = dir.path().join("killed");
+    let mut child = std::process::Command::new(common::bin())
+        .args(["--quiet", "snapshot", "--source", &src, "--out"])
+        .arg(&killed)
+        .arg("--pg-bin")
+        .arg(&slow)
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !pid_file.exists() && t0.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let pg_dump: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _ = std::process::Command::new("kill")
+        .arg(pg_dump.to_string())
+        .status();
+    let left: Vec<String> = std::fs::read_dir(&killed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["dump.incomplete"]);
+    let (code, v) = run_json(&["verify-backup", killed.to_str().unwrap()]);
     assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["problems"][0]["kind"], "not_a_dump", "{v:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

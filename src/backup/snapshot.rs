@@ -15,6 +15,9 @@ use crate::pg::programs;
 use crate::report::Progress;
 use crate::throwaway::binaries;
 
+/// Where pg_dump writes until the snapshot is whole.
+const INCOMPLETE_DUMP: &str = "dump.incomplete";
+
 pub struct SnapshotOptions {
     pub jobs: u32,
     pub compress: Option<String>,
@@ -62,6 +65,7 @@ pub async fn take(
         if created {
             let _ = std::fs::remove_dir_all(out);
         } else {
+            let _ = std::fs::remove_dir_all(out.join(INCOMPLETE_DUMP));
             let _ = std::fs::remove_dir_all(out.join(manifest::DUMP_DIR));
             let _ = std::fs::remove_file(out.join(manifest::MANIFEST));
         }
@@ -112,7 +116,10 @@ async fn take_into(
         .compress
         .clone()
         .unwrap_or_else(|| default_compress(dump_major));
-    let dump_dir = out.join(manifest::DUMP_DIR);
+    // pg_dump writes under a name that says the dump is not whole; it becomes `dump` just
+    // before the manifest is written, so even a snapshot killed by a signal (no cleanup
+    // runs) leaves nothing that passes for a backup.
+    let dump_dir = out.join(INCOMPLETE_DUMP);
     progress.line(format!(
         "dumping {source} in snapshot {snapshot_id} (pg_dump -Fd -j {}, compress {compress})",
         opts.jobs
@@ -136,8 +143,13 @@ async fn take_into(
         .await
         .map_err(|e| Error::db("cannot end the snapshot transaction", e))?;
 
-    let files = manifest::list_files(out, manifest::DUMP_DIR)?;
-    let files = manifest::hash_files(out, &files)?;
+    let files = manifest::list_files(out, INCOMPLETE_DUMP)?;
+    let mut files = manifest::hash_files(out, &files)?;
+    for f in &mut files {
+        if let Some(rest) = f.path.strip_prefix(INCOMPLETE_DUMP) {
+            f.path = format!("{}{rest}", manifest::DUMP_DIR);
+        }
+    }
     let catalog_sha256 = manifest::catalog_sha256(&facts.catalog)?;
     let m = Manifest {
         format: manifest::FORMAT.into(),
@@ -157,6 +169,9 @@ async fn take_into(
         files,
         duration_ms: t0.elapsed().as_millis() as u64,
     };
+    let done = out.join(manifest::DUMP_DIR);
+    std::fs::rename(&dump_dir, &done)
+        .map_err(|e| Error::io("cannot rename the finished dump to", &done, e))?;
     let path = out.join(manifest::MANIFEST);
     let mut f = std::fs::OpenOptions::new()
         .write(true)

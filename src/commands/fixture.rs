@@ -1,3 +1,6 @@
+//! `fixture`: a generated Kong 2.8.5 database (optionally born on an older release) into an
+//! empty database the user names, or into a throwaway written out as a dump.
+
 use serde_json::json;
 
 use super::{throwaway_options, Outcome};

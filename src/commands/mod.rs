@@ -1,4 +1,5 @@
-//! One function per command: wiring between the CLI, the domain modules and the report.
+//! One function per command: wiring between the CLI, the domain modules and the report, and
+//! the one place a result becomes output and an exit code. No SQL and no domain logic here.
 
 mod backup;
 mod fixture;

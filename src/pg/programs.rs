@@ -1,4 +1,5 @@
-//! PostgreSQL's own pg_dump and pg_restore; never a re-implementation of them. Each is pointed
+//! PostgreSQL's own pg_dump and pg_restore, and the only module that spawns them; never a
+//! re-implementation of them. Each is pointed
 //! at its database with exactly the tool's connection settings (TLS included), and what it
 //! prints is shown without passwords or row values. Plain-SQL
 //! dumps are not restored with psql, which would run any meta-command they hold: see

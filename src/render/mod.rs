@@ -1,5 +1,6 @@
 //! One renderer per output format, each writing to any `io::Write`: text (people), JSON
 //! (machines), JUnit XML (CI test reports) and Markdown (CI step summaries, PR comments).
+//! Renderers only format a finished report: they never talk to a database or decide a verdict.
 
 pub mod junit;
 pub mod markdown;

@@ -1,5 +1,6 @@
 //! A PostgreSQL database the tool owns for the length of one command, and always removes:
 //! on return, on error, on panic, and on SIGINT/SIGTERM (see `guard`), unless `--keep`.
+//! It knows nothing about Kong and never touches a database it did not create.
 //!
 //! One interface, three backends:
 //! - `local` (default): a private cluster from `initdb` in a temp dir, socket-only;
