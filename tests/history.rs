@@ -174,7 +174,10 @@ async fn replay_342_by_hand(c: &tokio_postgres::Client) {
             }
         }
         for q in &queries {
-            if !q.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with("--")) {
+            if !q
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+            {
                 c.batch_execute(q)
                     .await
                     .unwrap_or_else(|e| panic!("{td}: {e:?}"));

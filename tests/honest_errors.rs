@@ -179,5 +179,7 @@ fn report_files_are_private_even_when_they_existed() {
         let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", p.display());
     }
-    assert!(std::fs::read_to_string(&json).unwrap().contains("\"verdict\""));
+    assert!(std::fs::read_to_string(&json)
+        .unwrap()
+        .contains("\"verdict\""));
 }

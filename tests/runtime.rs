@@ -96,7 +96,12 @@ fn lint_declarative_never_prints_header_values_or_credentials() {
     assert!(text.contains("Authorization: Bearer s3cr3t-token"));
     for format in ["text", "json"] {
         let out = std::process::Command::new(common::bin())
-            .args(["lint-declarative", file.to_str().unwrap(), "--format", format])
+            .args([
+                "lint-declarative",
+                file.to_str().unwrap(),
+                "--format",
+                format,
+            ])
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -107,8 +112,14 @@ fn lint_declarative_never_prints_header_values_or_credentials() {
             "{format}: the header is named: {stdout}"
         );
         for leak in ["s3cr3t", "Bearer s3cr3t-token"] {
-            assert!(!stdout.contains(leak), "{format} stdout shows {leak:?}:\n{stdout}");
-            assert!(!stderr.contains(leak), "{format} stderr shows {leak:?}:\n{stderr}");
+            assert!(
+                !stdout.contains(leak),
+                "{format} stdout shows {leak:?}:\n{stdout}"
+            );
+            assert!(
+                !stderr.contains(leak),
+                "{format} stderr shows {leak:?}:\n{stderr}"
+            );
         }
     }
 }
@@ -146,9 +157,14 @@ async fn unreadable_route_headers_are_a_finding() {
     assert_eq!(f["field"], "headers");
     assert_eq!(f["severity"], "warning");
     let msg = f["message"].as_str().unwrap();
-    assert!(msg.contains(&id) && msg.contains("number out of range"), "{msg}");
+    assert!(
+        msg.contains(&id) && msg.contains("number out of range"),
+        "{msg}"
+    );
 
     let (code, v) = run_json(&["status", "--db", &url, "--strict"]);
     assert_eq!(code, 3, "{v:#}");
-    assert!(v["problems"].to_string().contains("route-headers-unreadable"));
+    assert!(v["problems"]
+        .to_string()
+        .contains("route-headers-unreadable"));
 }
