@@ -165,6 +165,8 @@ pub struct TableKey {
     /// Per key column: compare with `COLLATE "C"` (a collatable column whose collation
     /// does not already sort bytewise).
     pub collate_c: Vec<bool>,
+    /// Per key column: its type is collatable (text), so its order is bytewise.
+    pub textual: Vec<bool>,
     /// Size in pages, to schedule big tables first.
     pub pages: i64,
 }
@@ -322,6 +324,7 @@ pub async fn table_keys(
                             _ => true,
                         })
                         .collect(),
+                    textual: collations.iter().map(|c| !c.is_empty()).collect(),
                     pages: r.get(1),
                 },
             )
@@ -833,62 +836,70 @@ pub async fn locate(
         window_rows(got, got_scope, diff.first_row(), window)
     );
     let (a, b) = (a?, b?);
+    let textual = &want_scope.key.textual;
+    let name = |k: &[Vec<u8>]| key_text(&k.iter().map(Vec::as_slice).collect::<Vec<_>>());
     let mut out = vec![];
     let (mut i, mut j) = (0, 0);
     while out.len() < limit && (i < a.len() || j < b.len()) {
-        match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if x.0 == y.0 => {
-                if x.1 != y.1 {
-                    out.push(RowDifference {
-                        key: x.0.clone(),
-                        what: "changed",
-                    });
-                }
-                i += 1;
-                j += 1;
-            }
-            (Some(x), Some(y)) => {
-                if key_less(&x.0, &y.0) {
-                    out.push(RowDifference {
-                        key: x.0.clone(),
-                        what: "missing",
-                    });
+        let (key, what) = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => match key_cmp(&x.0, &y.0, textual) {
+                std::cmp::Ordering::Equal => {
                     i += 1;
-                } else {
-                    out.push(RowDifference {
-                        key: y.0.clone(),
-                        what: "extra",
-                    });
                     j += 1;
+                    if x.1 == y.1 {
+                        continue;
+                    }
+                    (&x.0, "changed")
                 }
-            }
+                std::cmp::Ordering::Less => {
+                    i += 1;
+                    (&x.0, "missing")
+                }
+                std::cmp::Ordering::Greater => {
+                    j += 1;
+                    (&y.0, "extra")
+                }
+            },
             (Some(x), None) => {
-                out.push(RowDifference {
-                    key: x.0.clone(),
-                    what: "missing",
-                });
                 i += 1;
+                (&x.0, "missing")
             }
             (None, Some(y)) => {
-                out.push(RowDifference {
-                    key: y.0.clone(),
-                    what: "extra",
-                });
                 j += 1;
+                (&y.0, "extra")
             }
             (None, None) => break,
-        }
+        };
+        out.push(RowDifference {
+            key: name(key),
+            what,
+        });
     }
     Ok(out)
 }
 
-/// Key text order as the fingerprint's ORDER BY has it, for the keys that occur in
-/// practice: numbers by value, everything else bytewise (uuids, `COLLATE "C"` text).
-fn key_less(a: &str, b: &str) -> bool {
-    match (a.parse::<i128>(), b.parse::<i128>()) {
-        (Ok(x), Ok(y)) => x < y,
-        _ => a.as_bytes() < b.as_bytes(),
+/// Key order as the fingerprint's ORDER BY has it: text columns bytewise (`COLLATE "C"`),
+/// other types by value where their text is a number, else bytewise (uuids; timestamps,
+/// printed in UTC).
+fn key_cmp(a: &[Vec<u8>], b: &[Vec<u8>], textual: &[bool]) -> std::cmp::Ordering {
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let by_value = || {
+            let num = |v: &[u8]| std::str::from_utf8(v).ok()?.parse::<f64>().ok();
+            match (num(x), num(y)) {
+                (Some(p), Some(q)) => p.partial_cmp(&q),
+                _ => None,
+            }
+        };
+        let o = if textual.get(i).copied().unwrap_or(true) {
+            x.cmp(y)
+        } else {
+            by_value().unwrap_or_else(|| x.cmp(y))
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
     }
+    a.len().cmp(&b.len())
 }
 
 /// (key, row hash) of `limit` rows from row `offset` on, in key order.
@@ -897,7 +908,7 @@ async fn window_rows(
     scope: &Scope,
     offset: u64,
     limit: u64,
-) -> Result<Vec<(String, u128)>> {
+) -> Result<Vec<(Vec<Vec<u8>>, u128)>> {
     let plan = scope.plan();
     let q = sql::copy_window(
         &plan.select,
@@ -916,26 +927,26 @@ async fn window_rows(
     while let Some(msg) = stream.next().await {
         lines.feed(&msg.map_err(fail)?, |line| {
             split(line, plan.need, &mut bounds);
-            let key: Vec<&[u8]> = plan
+            let key = plan
                 .key_at
                 .iter()
-                .map(|&i| field(line, &bounds, i))
+                .map(|&i| field(line, &bounds, i).to_vec())
                 .collect();
             out.push((
-                key_text(&key),
+                key,
                 xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)]),
             ));
         });
     }
     lines.finish(|line| {
         split(line, plan.need, &mut bounds);
-        let key: Vec<&[u8]> = plan
+        let key = plan
             .key_at
             .iter()
-            .map(|&i| field(line, &bounds, i))
+            .map(|&i| field(line, &bounds, i).to_vec())
             .collect();
         out.push((
-            key_text(&key),
+            key,
             xxh3_128(&line[..hashed_end(line, &bounds, plan.hashed)]),
         ));
     });
@@ -1350,6 +1361,7 @@ mod tests {
             key: TableKey {
                 columns: vec!["id".into()],
                 collate_c: vec![false],
+                textual: vec![false],
                 pages: 0,
             },
         }

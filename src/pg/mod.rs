@@ -10,6 +10,7 @@ pub mod fingerprint;
 pub mod plain_sql;
 pub mod programs;
 pub mod sql;
+pub mod version;
 
 /// A PostgreSQL identifier, double-quoted so any schema or table name is taken literally.
 pub fn quote_ident(s: &str) -> String {

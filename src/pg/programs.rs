@@ -166,8 +166,8 @@ pub fn tool_version(tool: &Path) -> Result<(u32, String)> {
         .output()
         .map_err(|e| Error::io("cannot run", tool, e))?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let v = crate::throwaway::binaries::version_from_banner(&text);
-    Ok((crate::throwaway::binaries::parse_major(&v).unwrap_or(0), v))
+    let v = super::version::version_from_banner(&text);
+    Ok((super::version::parse_major(&v).unwrap_or(0), v))
 }
 
 /// Reads an archive sequentially (`pg_restore --file=/dev/null`), without a database; the
