@@ -48,14 +48,7 @@ pub(crate) async fn read_facts(
     };
     let catalog = catalog::read(tx, &schema).await?;
     let rows = if catalog.has_table("schema_meta") {
-        tx.batch_execute(&crate::pg::sql::session::set_local_search_path(&schema))
-            .await
-            .map_err(|e| Error::db("cannot select the Kong schema", e))?;
-        Some(
-            schema_meta::read(tx)
-                .await
-                .map_err(|e| Error::db("cannot read schema_meta", e))?,
-        )
+        Some(schema_meta::read_in(tx, &schema).await?)
     } else {
         None
     };

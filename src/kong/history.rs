@@ -147,27 +147,8 @@ pub async fn upgrade_to_285(client: &Client) -> Result<Replay> {
             .iter()
             .filter(|m| state.new.contains(&m.name))
         {
-            let ctx = |what: &str| format!("replay 2.8.5 up: {}/{} {what}", sub.name, m.name);
-            let up = m.up.trim();
-            if !up.is_empty() {
-                let sql = format!(
-                    "BEGIN;\n{up}{}\nCOMMIT;",
-                    if up.ends_with(';') { "" } else { ";" }
-                );
-                if let Err(e) = client.batch_execute(&sql).await {
-                    let _ = client.batch_execute("ROLLBACK").await;
-                    return Err(Error::db(ctx("up"), e));
-                }
-            }
-            let rec = if m.teardown.is_some() {
-                Record::Pending
-            } else {
-                Record::Executed
-            };
-            client
-                .execute(rec.sql(), &[&sub.name, &m.name])
-                .await
-                .map_err(|e| Error::db(ctx("record"), e))?;
+            let ctx = format!("replay 2.8.5 up: {}/{}", sub.name, m.name);
+            let rec = bootstrap::up(client, &ctx, &sub.name, m).await?;
             replay.up.push((sub.name.clone(), m.name.clone(), rec));
         }
     }
@@ -179,21 +160,8 @@ pub async fn upgrade_to_285(client: &Client) -> Result<Replay> {
             .and_then(|r| r.pending.clone())
             .unwrap_or_default();
         for m in sub.migrations.iter().filter(|m| pending.contains(&m.name)) {
-            let ctx = |what: &str| format!("replay 2.8.5 finish: {}/{} {what}", sub.name, m.name);
-            let Some(td) = &m.teardown else {
-                return Err(Error::Embedded(format!(
-                    "{}/{} is pending but 2.8.5's data has no teardown for it",
-                    sub.name, m.name
-                )));
-            };
-            client
-                .batch_execute(td)
-                .await
-                .map_err(|e| Error::db(ctx("teardown"), e))?;
-            client
-                .execute(Record::Teardown.sql(), &[&sub.name, &m.name])
-                .await
-                .map_err(|e| Error::db(ctx("record teardown"), e))?;
+            let ctx = format!("replay 2.8.5 finish: {}/{}", sub.name, m.name);
+            bootstrap::teardown(client, &ctx, &sub.name, m).await?;
             replay.finish.push((sub.name.clone(), m.name.clone()));
         }
     }

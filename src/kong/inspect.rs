@@ -56,14 +56,7 @@ pub async fn inspect_in(
         .map_err(|e| Error::db("cannot look for schema_meta", e))?
         .get(0);
     let rows = if has_meta {
-        tx.batch_execute(&crate::pg::sql::session::set_local_search_path(&schema))
-            .await
-            .map_err(|e| Error::db("cannot select the Kong schema", e))?;
-        Some(
-            schema_meta::read(tx)
-                .await
-                .map_err(|e| Error::db("cannot read schema_meta", e))?,
-        )
+        Some(schema_meta::read_in(tx, &schema).await?)
     } else {
         None
     };

@@ -54,6 +54,21 @@ pub struct Row {
 pub const SELECT_ROWS: &str = "SELECT subsystem, last_executed, executed, pending
   FROM schema_meta WHERE key = 'schema_meta' ORDER BY subsystem";
 
+/// schema_meta of Kong's schema `schema`, inside the caller's transaction: the search_path is
+/// set for that transaction only (Kong's SQL is unqualified, and so is this read).
+pub async fn read_in(
+    tx: &impl tokio_postgres::GenericClient,
+    schema: &str,
+) -> crate::error::Result<Vec<Row>> {
+    use crate::error::Error;
+    tx.batch_execute(&crate::pg::sql::session::set_local_search_path(schema))
+        .await
+        .map_err(|e| Error::db("cannot select the Kong schema", e))?;
+    read(tx)
+        .await
+        .map_err(|e| Error::db("cannot read schema_meta", e))
+}
+
 pub async fn read(
     client: &impl tokio_postgres::GenericClient,
 ) -> Result<Vec<Row>, tokio_postgres::Error> {
