@@ -1442,6 +1442,19 @@ mod tests {
     }
 
     #[test]
+    fn keys_compare_as_the_order_by_sorts_them() {
+        use std::cmp::Ordering::*;
+        let k = |v: &[&str]| v.iter().map(|x| x.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(
+            key_cmp(&k(&["a", "z"]), &k(&["a b", "c"]), &[true, true]),
+            Less
+        );
+        assert_eq!(key_cmp(&k(&["10"]), &k(&["9"]), &[false]), Greater);
+        assert_eq!(key_cmp(&k(&["10"]), &k(&["9"]), &[true]), Less);
+        assert_eq!(key_cmp(&k(&["B"]), &k(&["a"]), &[true]), Less);
+    }
+
+    #[test]
     fn fields_are_cut_at_tabs() {
         let mut b = vec![];
         split(b"a\tb\tk", 3, &mut b);
