@@ -38,14 +38,7 @@ pub(crate) async fn read_facts(
     schema: Option<&str>,
     workers: usize,
 ) -> Result<Facts> {
-    let schema: String = match schema {
-        Some(s) => s.to_string(),
-        None => tx
-            .query_one(crate::pg::sql::session::CURRENT_SCHEMA, &[])
-            .await
-            .map_err(|e| Error::db("cannot read the current schema", e))?
-            .get(0),
-    };
+    let schema = crate::pg::schema_or_current(tx, schema).await?;
     let catalog = catalog::read(tx, &schema).await?;
     let rows = if catalog.has_table("schema_meta") {
         Some(schema_meta::read_in(tx, &schema).await?)

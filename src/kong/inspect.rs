@@ -33,14 +33,7 @@ pub async fn inspect_in(
     schema: Option<&str>,
 ) -> Result<Inspection> {
     // Kong uses pg_schema, else CURRENT_SCHEMA, else public.
-    let schema: String = match schema {
-        Some(s) => s.to_string(),
-        None => tx
-            .query_one(crate::pg::sql::session::CURRENT_SCHEMA, &[])
-            .await
-            .map_err(|e| Error::db("cannot read the current schema", e))?
-            .get(0),
-    };
+    let schema = crate::pg::schema_or_current(tx, schema).await?;
     let server_version: String = tx
         .query_one(crate::pg::sql::session::SERVER_VERSION, &[])
         .await

@@ -16,3 +16,19 @@ pub mod version;
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
+
+/// The schema named, else the one unqualified names resolve to (`current_schema()`, or
+/// `public` when the search_path names none): how Kong's connector finds its schema.
+pub async fn schema_or_current(
+    c: &impl tokio_postgres::GenericClient,
+    named: Option<&str>,
+) -> crate::error::Result<String> {
+    match named {
+        Some(s) => Ok(s.to_string()),
+        None => Ok(c
+            .query_one(sql::session::CURRENT_SCHEMA, &[])
+            .await
+            .map_err(|e| crate::error::Error::db("cannot read the current schema", e))?
+            .get(0)),
+    }
+}
