@@ -175,12 +175,36 @@ async fn a_database_rolled_back_by_recreating_matches_its_pre_upgrade_manifest()
         &["--no-owner", "--exit-on-error", "--dbname=kong"],
         &snap.join("dump"),
     );
-    let (code, v) = run_json(&[
-        "rollback-check",
-        "--db",
-        &url,
-        "--manifest",
-        manifest.to_str().unwrap(),
-    ]);
+    let rollback_check = || {
+        run_json(&[
+            "rollback-check",
+            "--db",
+            &url,
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ])
+    };
+    // `CREATE SCHEMA public` does not give PUBLIC back the USAGE PostgreSQL 15 starts
+    // `public` with, and pg_dump does not write it: the rows are back, the grant is not.
+    let (code, v) = rollback_check();
+    assert_eq!(code, 3, "{v:#}");
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["message"]
+                .as_str()
+                .unwrap()
+                .contains("grant SCHEMA to PUBLIC removed")),
+        "{:#}",
+        v["problems"]
+    );
+    db.client()
+        .await
+        .batch_execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
+        .await
+        .unwrap();
+    let (code, v) = rollback_check();
     assert_eq!(code, 0, "{:#}", v["problems"]);
 }

@@ -16,7 +16,13 @@ pub const FORMAT: &str = "kong-rehearse-snapshot";
 /// 2: table checksums are `pg::fingerprint`'s (xxh3-128 over rows in key order, with chunk
 /// hashes). A format-1 manifest still reads; its md5 checksums cannot be compared with
 /// today's, so only its row counts are (see [`TableEntry::same_contents`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: the catalog holds the source's grants (`Catalog::grants`).
+pub const FORMAT_VERSION: u32 = 3;
+/// The first format whose table checksums are today's fingerprints.
+pub const FINGERPRINTS_SINCE: u32 = 2;
+/// The first format whose catalog records grants: an older manifest's catalog has none
+/// because none were read, not because the source had none.
+pub const GRANTS_SINCE: u32 = 3;
 pub const MANIFEST: &str = "manifest.json";
 /// The pg_dump directory-format archive inside a snapshot directory.
 pub const DUMP_DIR: &str = "dump";

@@ -67,6 +67,93 @@ pub(crate) async fn read_facts(
     })
 }
 
+/// Whether a restore carries the dump's grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grants {
+    /// Every role the grants name exists on the target (the tool created the missing ones
+    /// on a server it started).
+    Restored,
+    /// The target is someone else's server, which lacks these roles: the tool does not
+    /// create roles there, so the restore leaves all grants out.
+    NotRestored { missing: Vec<String> },
+}
+
+impl Grants {
+    pub fn restored(&self) -> bool {
+        matches!(self, Grants::Restored)
+    }
+
+    /// What to tell the operator when grants were left out.
+    pub fn note(&self) -> Option<String> {
+        let Grants::NotRestored { missing } = self else {
+            return None;
+        };
+        Some(format!(
+            "grants were not restored, so they are not checked: the dump grants to role(s) {} \
+             that do not exist on the target server, and kong-rehearse does not create roles \
+             on a server it did not start. Create them there (`CREATE ROLE name NOLOGIN`) or \
+             use the default local throwaway",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Makes every role `dump`'s grants name exist on the throwaway before a restore that
+/// carries them: missing roles are created (NOLOGIN) on a server the tool started, never on
+/// someone else's server, where the grants are then left out. An archive whose grant entries
+/// cannot be listed is restored as is: pg_restore then names its damage.
+pub async fn prepare_grants(
+    tw: &crate::throwaway::Throwaway,
+    dump: &std::path::Path,
+    input: Input,
+) -> Result<Grants> {
+    let roles = if input.is_plain_sql() {
+        crate::pg::plain_sql::scan(dump)?.roles
+    } else {
+        match crate::pg::programs::acl_statements(&tw.client_tool("pg_restore")?, dump) {
+            Ok(sql) => crate::pg::acl::roles_in(&sql),
+            Err(_) => return Ok(Grants::Restored),
+        }
+    };
+    if roles.is_empty() {
+        return Ok(Grants::Restored);
+    }
+    let client = tw.target().connect().await?;
+    let existing: std::collections::BTreeSet<String> = client
+        .query(crate::pg::sql::catalog::Q_ROLES, &[])
+        .await
+        .map_err(|e| Error::db("cannot read the roles of the throwaway", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let missing: Vec<String> = roles.difference(&existing).cloned().collect();
+    if missing.is_empty() {
+        return Ok(Grants::Restored);
+    }
+    let Some(admin) = tw.admin() else {
+        return Ok(Grants::NotRestored { missing });
+    };
+    let admin = admin.connect().await?;
+    for role in &missing {
+        let q = crate::pg::sql::catalog::create_role(&crate::pg::quote_ident(role));
+        if let Err(e) = admin.batch_execute(&q).await {
+            // Another restore into the same server may have made it meanwhile.
+            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_OBJECT) {
+                return Err(Error::db(format!("cannot create the role {role}"), e));
+            }
+        }
+    }
+    Ok(Grants::Restored)
+}
+
+/// A dump restored into the throwaway.
+pub struct RestoredDump {
+    /// An archive pg_restore can read again (the dump itself, or one made of a plain-SQL
+    /// restore).
+    pub path: std::path::PathBuf,
+    pub grants: Grants,
+}
+
 /// Restores any dump `run --dump` and `verify-backup` accept (custom, directory, plain SQL,
 /// gzip'ed plain SQL) into the throwaway: archives with `pg_restore --exit-on-error`, plain SQL
 /// as SQL only (a dump holding anything else is refused whole, exit 2, nothing run). Returns
@@ -79,20 +166,37 @@ pub async fn restore_dump(
     jobs: u32,
     work_dir: &std::path::Path,
     archive_for_rollback: bool,
-) -> Result<std::path::PathBuf> {
+) -> Result<RestoredDump> {
     let input =
         verify::classify(dump).map_err(|p| Error::Usage(format!("{}. {}", p.message, p.fix)))?;
+    let grants = prepare_grants(tw, dump, input).await?;
+    let privileges = grants.restored();
     if !input.is_plain_sql() {
-        crate::pg::programs::pg_restore(&tw.client_tool("pg_restore")?, dump, tw.target(), jobs)?;
-        return Ok(dump.to_path_buf());
+        crate::pg::programs::pg_restore(
+            &tw.client_tool("pg_restore")?,
+            dump,
+            tw.target(),
+            jobs,
+            privileges,
+        )?;
+        return Ok(RestoredDump {
+            path: dump.to_path_buf(),
+            grants,
+        });
     }
-    crate::pg::plain_sql::restore(dump, tw.target()).await?;
+    crate::pg::plain_sql::restore(dump, tw.target(), privileges).await?;
     if !archive_for_rollback {
-        return Ok(dump.to_path_buf());
+        return Ok(RestoredDump {
+            path: dump.to_path_buf(),
+            grants,
+        });
     }
     let archive = work_dir.join("restored-plain-sql.dump");
     crate::pg::programs::pg_dump_custom(&tw.client_tool("pg_dump")?, tw.target(), &archive)?;
-    Ok(archive)
+    Ok(RestoredDump {
+        path: archive,
+        grants,
+    })
 }
 
 /// The first rows of `table` that differ between `want` (what the restore is compared

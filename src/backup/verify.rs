@@ -273,7 +273,7 @@ pub async fn verify(
     ));
     if input.is_plain_sql() {
         // Nothing of a backup that is not plain SQL runs: it is refused whole.
-        let refused = plain_sql::scan(&dump)?;
+        let refused = plain_sql::scan(&dump)?.refusals;
         if !refused.is_empty() {
             r.problems.push(
                 Problem::new(Kind::UnsafeBackup, plain_sql::refused_message(&dump, &refused))
@@ -283,29 +283,34 @@ pub async fn verify(
             return Ok(r);
         }
     }
+    let grants = super::prepare_grants(tw, &dump, input).await?;
+    r.warnings.extend(grants.note());
     let restored = match input {
-        Input::PlainSql | Input::PlainSqlGz => plain_sql::restore(&dump, tw.target())
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                // A dump that ends inside COPY data, or is not UTF-8: a finding on the file.
-                Error::Usage(msg) => Error::ExternalTool {
-                    tool: "plain-SQL restore".into(),
-                    status: "stopped".into(),
-                    stderr: if msg.contains("ends inside COPY data") {
-                        format!("unexpected EOF: {msg}")
-                    } else {
-                        msg
+        Input::PlainSql | Input::PlainSqlGz => {
+            plain_sql::restore(&dump, tw.target(), grants.restored())
+                .await
+                .map(|_| ())
+                .map_err(|e| match e {
+                    // A dump that ends inside COPY data, or is not UTF-8: a finding on the file.
+                    Error::Usage(msg) => Error::ExternalTool {
+                        tool: "plain-SQL restore".into(),
+                        status: "stopped".into(),
+                        stderr: if msg.contains("ends inside COPY data") {
+                            format!("unexpected EOF: {msg}")
+                        } else {
+                            msg
+                        },
+                        fix: "",
                     },
-                    fix: "",
-                },
-                e => e,
-            }),
+                    e => e,
+                })
+        }
         _ => programs::pg_restore(
             &tw.client_tool("pg_restore")?,
             &dump,
             tw.target(),
             opts.jobs,
+            grants.restored(),
         ),
     };
     r.restore_ms = t0.elapsed().as_millis() as u64;
@@ -350,8 +355,9 @@ pub async fn verify(
     r.restore_rows_per_s = (rows as f64 / secs).round();
 
     if let Some(m) = &manifest {
-        r.problems
-            .extend(schema_against_manifest(m, &facts.catalog)?);
+        let (problems, warnings) = schema_against_manifest(m, &facts.catalog, grants.restored())?;
+        r.problems.extend(problems);
+        r.warnings.extend(warnings);
     }
     let state = kong_state(&facts)?;
     r.kong_eligible = Some(state.eligible);
@@ -412,7 +418,7 @@ pub async fn verify(
     } else {
         manifest.as_ref().map(|m| {
             r.compared_with = Some("manifest".into());
-            if m.format_version < manifest::FORMAT_VERSION {
+            if m.format_version < manifest::FINGERPRINTS_SINCE {
                 r.warnings.push(format!(
                     "the manifest is format {} (an older kong-rehearse): its checksums are of another kind, so row counts were compared but contents were not; take the snapshot again to compare contents",
                     m.format_version
@@ -472,11 +478,14 @@ pub async fn verify(
 /// The restored schema against the one the snapshot saw: the manifest's `catalog_sha256`
 /// must match both the manifest's own catalog (the manifest is not edited) and the
 /// restored database's (the schema restored whole); a mismatch names each difference.
+/// Grants are compared when the restore carried them and the manifest recorded them.
 fn schema_against_manifest(
     m: &Manifest,
     restored: &crate::pg::catalog::Catalog,
-) -> Result<Vec<Problem>> {
+    grants_restored: bool,
+) -> Result<(Vec<Problem>, Vec<String>)> {
     let mut out = vec![];
+    let mut warnings = vec![];
     if manifest::catalog_sha256(&m.catalog)? != m.catalog_sha256 {
         out.push(
             Problem::new(
@@ -486,22 +495,37 @@ fn schema_against_manifest(
             .object(manifest::MANIFEST)
             .fix("Take the snapshot again; a manifest must not be edited by hand."),
         );
-        return Ok(out);
+        return Ok((out, warnings));
     }
-    if manifest::catalog_sha256(restored)? == m.catalog_sha256 {
-        return Ok(out);
+    let (mut want, mut got) = (m.catalog.clone(), restored.clone());
+    if !grants_restored || m.format_version < manifest::GRANTS_SINCE {
+        want.grants.clear();
+        got.grants.clear();
     }
-    let diff = crate::pg::catalog::diff(&m.catalog, restored);
-    if diff.is_empty() {
-        // Same objects, different serialization: not a difference an operator can act on.
-        return Ok(out);
+    if manifest::catalog_sha256(&got)? == manifest::catalog_sha256(&want)? {
+        return Ok((out, warnings));
     }
+    let diff = crate::pg::catalog::diff(&want, &got);
     for ch in diff {
+        if ch.object == "grant" && ch.name.starts_with("SCHEMA to ") {
+            // pg_dump leaves out a schema's initial privileges (those initdb gave `public`,
+            // kept when it is renamed): no pg_dump backup carries them, so this says what
+            // to grant after a restore rather than calling the backup broken.
+            warnings.push(format!(
+                "the restore differs from the source in the Kong schema's own privileges: {}; \
+                 pg_dump does not write a schema's initial privileges (those PostgreSQL gave \
+                 `public`, kept when it is renamed), so grant them again after restoring this \
+                 backup, e.g. `GRANT USAGE ON SCHEMA {} TO PUBLIC`",
+                ch.describe(),
+                m.schema
+            ));
+            continue;
+        }
         out.push(
             Problem::new(Kind::SchemaMismatch, format!("after the restore, {}", ch.describe()))
                 .object(format!("{} {}", ch.object, ch.name))
                 .fix("The restore does not have the schema the snapshot saw: check pg_restore's errors, and that the restore target is empty and of a supported PostgreSQL version."),
         );
     }
-    Ok(out)
+    Ok((out, warnings))
 }

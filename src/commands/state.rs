@@ -386,6 +386,26 @@ pub async fn rollback_check(a: &RollbackCheckArgs, kong_conf: Option<&Path>) -> 
                 .object(format!("table {t}")),
             );
         }
+        // A way back that re-creates the schema must bring back its grants too (an older
+        // manifest recorded none, so there is nothing to hold them to).
+        if m.format_version >= crate::backup::manifest::GRANTS_SINCE {
+            let only_grants = |c: &crate::pg::catalog::Catalog| crate::pg::catalog::Catalog {
+                grants: c.grants.clone(),
+                ..Default::default()
+            };
+            for ch in
+                crate::pg::catalog::diff(&only_grants(&m.catalog), &only_grants(&facts.catalog))
+            {
+                problems.push(
+                    Problem::new(
+                        Kind::Partial,
+                        format!("after the rollback, {} (against the pre-upgrade manifest)", ch.describe()),
+                    )
+                    .object(format!("grant {}", ch.name))
+                    .fix("Grant it again as the manifest records it. When re-creating the schema `public` on PostgreSQL 15 or later, follow `CREATE SCHEMA public` with `GRANT USAGE ON SCHEMA public TO PUBLIC`: pg_dump does not write that default."),
+                );
+            }
+        }
     }
     tx.rollback().await.ok();
     j.verdict.problems = problems.clone();

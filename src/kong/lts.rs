@@ -155,6 +155,15 @@ impl Effect {
             "function" => {
                 self.op == "create_function" && self.name.as_deref() == name.split('(').next()
             }
+            // A grant goes with its table (created, dropped or renamed) and with its column.
+            "grant" => match crate::pg::catalog::grant_target(name) {
+                Some((t, None)) => whole_table(t),
+                Some((t, Some(c))) => {
+                    whole_table(t)
+                        || (self.table.as_deref() == Some(t) && self.column.as_deref() == Some(c))
+                }
+                None => false,
+            },
             _ => false,
         }
     }

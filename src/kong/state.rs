@@ -324,7 +324,7 @@ fn rollback_leftovers(cat: &LtsCatalog, rows: &[Row], schema: &Catalog) -> Optio
         )
         .subsystem("core")
         .object(leftovers[0].clone())
-        .fix("Roll back properly: `DROP SCHEMA public CASCADE; CREATE SCHEMA public;` (or drop and re-create the database), `pg_restore --exit-on-error` the pre-upgrade backup, then check it with `kong-rehearse rollback-check`."),
+        .fix("Roll back properly: `DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT USAGE ON SCHEMA public TO PUBLIC;` (or drop and re-create the database), `pg_restore --exit-on-error` the pre-upgrade backup, then check it with `kong-rehearse rollback-check`."),
     )
 }
 

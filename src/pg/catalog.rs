@@ -42,6 +42,12 @@ pub struct Catalog {
     pub views: BTreeSet<String>,
     /// Extensions installed in the database (any schema), by name.
     pub extensions: BTreeSet<String>,
+    /// `OBJECT to GRANTEE` → what differs from PostgreSQL's default privileges, e.g.
+    /// `TABLE consumers to reader` → `+SELECT`, `FUNCTION f() to PUBLIC` → `-EXECUTE`
+    /// (`sql::catalog::Q_GRANTS`). Left out of the JSON form when empty, so a catalog
+    /// without grants serializes (and hashes) as it did before grants were read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grants: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -71,6 +77,18 @@ impl Catalog {
         self.functions
             .keys()
             .any(|k| k.split('(').next() == Some(name))
+    }
+}
+
+/// The table (or view, or sequence) a grant key of [`Catalog::grants`] is on, and the column
+/// for a column grant: `TABLE consumers to reader` → (`consumers`, None).
+pub fn grant_target(key: &str) -> Option<(&str, Option<&str>)> {
+    let (object, _grantee) = key.split_once(" to ")?;
+    let (kind, name) = object.split_once(' ')?;
+    match kind {
+        "TABLE" | "VIEW" | "SEQUENCE" => Some((name, None)),
+        "COLUMN" => name.split_once('.').map(|(t, c)| (t, Some(c))),
+        _ => None,
     }
 }
 
@@ -156,6 +174,13 @@ pub async fn read(client: &impl GenericClient, schema: &str) -> Result<Catalog> 
     {
         cat.extensions.insert(r.get(0));
     }
+    for r in client
+        .query(Q_GRANTS, &[&schema])
+        .await
+        .map_err(err("grants"))?
+    {
+        cat.grants.insert(r.get(0), r.get(2));
+    }
     Ok(cat)
 }
 
@@ -175,7 +200,7 @@ pub struct Change {
     /// `added`, `removed` or `changed` (from the first catalog to the second).
     pub change: &'static str,
     /// `table`, `column`, `constraint`, `index`, `trigger`, `function`, `sequence`, `view`,
-    /// `extension`, `column order`.
+    /// `extension`, `grant`, `column order`.
     pub object: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
@@ -189,7 +214,9 @@ pub struct Change {
 impl Change {
     pub fn describe(&self) -> String {
         let what = match &self.table {
-            Some(t) if self.object != "table" => format!("{} {t}.{}", self.object, self.name),
+            Some(t) if !matches!(self.object, "table" | "grant") => {
+                format!("{} {t}.{}", self.object, self.name)
+            }
             _ => format!("{} {}", self.object, self.name),
         };
         match (self.change, &self.before, &self.after) {
@@ -332,6 +359,13 @@ pub fn diff(a: &Catalog, b: &Catalog) -> Vec<Change> {
         &set_map(&a.extensions),
         &set_map(&b.extensions),
     );
+    // A grant on a table the other side lacks is named with its table, so "is a migration
+    // acting on it" can be asked of the table.
+    let start = out.len();
+    diff_maps(&mut out, "grant", None, &a.grants, &b.grants);
+    for ch in &mut out[start..] {
+        ch.table = grant_target(&ch.name).map(|(t, _)| t.to_string());
+    }
     out
 }
 
@@ -369,6 +403,9 @@ pub fn render(c: &Catalog) -> String {
     }
     for k in &c.extensions {
         s.push_str(&format!("EXTENSION {k}\n"));
+    }
+    for (k, v) in &c.grants {
+        s.push_str(&format!("GRANT {k}: {v}\n"));
     }
     s
 }
@@ -435,6 +472,32 @@ mod tests {
         assert!(diff(&a, &a).is_empty());
         let u = unified_diff(&a, &b, "before", "after");
         assert!(u.contains("+   3 extra int"), "{u}");
+    }
+
+    #[test]
+    fn grants_are_compared_and_named_with_their_table() {
+        let a = cat();
+        let mut b = cat();
+        b.grants
+            .insert("TABLE t to reader".into(), "+SELECT".into());
+        b.grants
+            .insert("COLUMN t.name to \"Odd Role\"".into(), "+UPDATE".into());
+        let mut d = diff(&a, &b);
+        d.sort_by(|x, y| x.name.cmp(&y.name));
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d
+            .iter()
+            .all(|c| c.object == "grant" && c.table.as_deref() == Some("t")));
+        assert_eq!(d[1].describe(), "grant TABLE t to reader added");
+        assert_eq!(
+            grant_target("COLUMN t.name to \"Odd Role\""),
+            Some(("t", Some("name")))
+        );
+        assert_eq!(grant_target("SCHEMA to PUBLIC"), None);
+        assert!(render(&b).contains("GRANT TABLE t to reader: +SELECT"));
+        // Serialized without grants, a catalog hashes as it did before grants were read.
+        let j = serde_json::to_string(&a).unwrap();
+        assert!(!j.contains("grants"), "{j}");
     }
 
     #[test]

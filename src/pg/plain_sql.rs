@@ -6,9 +6,10 @@
 //! `\restrict`/`\unrestrict`, COPY's `\.` terminator) and COPY to or from anything but STDIN
 //! are refused by [`scan`] before anything runs. Knows nothing about Kong.
 //!
-//! Like `pg_restore --no-owner --no-privileges` for the other formats, ownership and grants are
-//! not restored (`ALTER … OWNER TO`, `GRANT`, `REVOKE`, `SET SESSION AUTHORIZATION`: the
-//! throwaway has none of production's roles), and what `pg_dump --create` adds around the
+//! Like `pg_restore --no-owner` for the other formats, ownership is not restored (`ALTER …
+//! OWNER TO`, `SET SESSION AUTHORIZATION`); grants (`GRANT`, `REVOKE`, `ALTER DEFAULT
+//! PRIVILEGES`) are, when the caller has made every role they name ([`Scan::roles`]) exist,
+//! and are skipped otherwise. What `pg_dump --create` adds around the
 //! database itself (`CREATE`/`ALTER`/`DROP DATABASE`, `\connect`) is skipped: the restore
 //! stays in the target database.
 
@@ -465,6 +466,8 @@ fn copy_from_stdin(bare: &str) -> bool {
 enum Action {
     Run,
     Copy,
+    /// GRANT, REVOKE, ALTER DEFAULT PRIVILEGES: run only when grants are restored.
+    Grant,
     Skip(&'static str),
 }
 
@@ -486,7 +489,8 @@ fn classify(bare: &str) -> std::result::Result<Action, String> {
     }
     let two = w.get(1).copied().unwrap_or("");
     Ok(match (first, two) {
-        ("GRANT" | "REVOKE", _) => Action::Skip("grants are not restored"),
+        ("GRANT" | "REVOKE", _) => Action::Grant,
+        ("ALTER", "DEFAULT") => Action::Grant,
         ("ALTER", _) if bare.contains(" OWNER TO ") => Action::Skip("ownership is not restored"),
         ("SET", "SESSION") if bare.starts_with("SET SESSION AUTHORIZATION") => {
             Action::Skip("ownership is not restored")
@@ -535,14 +539,28 @@ fn refusal(item: &Item) -> Option<Refusal> {
     }
 }
 
-/// Reads the whole dump and lists everything that is not plain SQL: meta-commands other than
-/// pg_dump's, COPY with PROGRAM or a server file. Runs nothing.
-pub fn scan(path: &Path) -> Result<Vec<Refusal>> {
+/// What one read of a dump found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Everything that is not plain SQL, by line; a dump with any is never run.
+    pub refusals: Vec<Refusal>,
+    /// The roles its grant statements name (`pg::acl`).
+    pub roles: std::collections::BTreeSet<String>,
+}
+
+/// Reads the whole dump and lists everything that is not plain SQL (meta-commands other than
+/// pg_dump's, COPY with PROGRAM or a server file) and the roles its grants name. Runs nothing.
+pub fn scan(path: &Path) -> Result<Scan> {
     let mut input = Input::open(path)?;
     let mut lx = Lexer::new(&mut input.reader);
-    let mut out = vec![];
+    let mut out = Scan::default();
     while let Some(item) = lx.next_item()? {
-        out.extend(refusal(&item));
+        out.refusals.extend(refusal(&item));
+        if let Item::Sql { bare, text, .. } = &item {
+            if classify(bare) == Ok(Action::Grant) {
+                out.roles.extend(crate::pg::acl::roles_in(text));
+            }
+        }
     }
     drop(lx);
     input.close(path)?;
@@ -559,10 +577,10 @@ pub struct Restored {
 }
 
 /// Restores a plain-SQL dump into `target`, stopping at the first error (psql's
-/// `ON_ERROR_STOP`). [`scan`] runs first: a dump with anything but SQL is refused whole
-/// (`Error::Usage`, listing each offending line) and nothing runs.
-pub async fn restore(path: &Path, target: &ConnSpec) -> Result<Restored> {
-    let refused = scan(path)?;
+/// `ON_ERROR_STOP`); grants too with `privileges`. [`scan`] runs first: a dump with anything
+/// but SQL is refused whole (`Error::Usage`, listing each offending line) and nothing runs.
+pub async fn restore(path: &Path, target: &ConnSpec, privileges: bool) -> Result<Restored> {
+    let refused = scan(path)?.refusals;
     if !refused.is_empty() {
         return Err(Error::Usage(refused_message(path, &refused)));
     }
@@ -583,7 +601,10 @@ pub async fn restore(path: &Path, target: &ConnSpec) -> Result<Restored> {
     while let Some(item) = lx.next_item()? {
         match item {
             Item::Sql { text, bare, line } => match classify(&bare) {
-                Ok(Action::Run) => {
+                Ok(Action::Grant) if !privileges => {
+                    *done.skipped.entry("grants are not restored").or_default() += 1
+                }
+                Ok(Action::Run | Action::Grant) => {
                     client
                         .batch_execute(&text)
                         .await

@@ -37,7 +37,8 @@ pub fn pg_dump_custom(pg_dump: &Path, source: &ConnSpec, out: &Path) -> Result<u
         .open(&tmp)
         .map_err(|e| Error::io("cannot create the dump file", &tmp, e))?;
     let mut cmd = Command::new(pg_dump);
-    cmd.args(["--format=custom", "--no-owner", "--no-privileges"]);
+    // Grants are kept: a backup that drops them does not restore whole.
+    cmd.args(["--format=custom", "--no-owner"]);
     connect_to(&mut cmd, source);
     let output = cmd
         .stdin(Stdio::null())
@@ -77,12 +78,22 @@ fn partial_path(out: &Path) -> PathBuf {
 }
 
 /// Restores a custom- or directory-format dump into `target` with `--exit-on-error`: a
-/// restore error is a failure, never a warning. Ownership and grants are not restored (the
-/// throwaway has none of production's roles).
-pub fn pg_restore(pg_restore: &Path, dump: &Path, target: &ConnSpec, jobs: u32) -> Result<()> {
+/// restore error is a failure, never a warning. Ownership is not restored (everything is
+/// owned by the throwaway's user); grants are, with `privileges`, once every role they name
+/// exists (`backup::prepare_grants`).
+pub fn pg_restore(
+    pg_restore: &Path,
+    dump: &Path,
+    target: &ConnSpec,
+    jobs: u32,
+    privileges: bool,
+) -> Result<()> {
     let mut cmd = Command::new(pg_restore);
-    cmd.args(["--exit-on-error", "--no-owner", "--no-privileges"])
+    cmd.args(["--exit-on-error", "--no-owner"])
         .arg(format!("--jobs={}", jobs.max(1)));
+    if !privileges {
+        cmd.arg("--no-privileges");
+    }
     connect_to(&mut cmd, target);
     let output = cmd
         .arg(dump)
@@ -182,6 +193,53 @@ pub fn pg_restore_read_through(pg_restore: &Path, dump: &Path) -> Option<String>
     (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).trim().to_string())
 }
 
+/// The SQL of an archive's grant entries (`ACL`, `DEFAULT ACL`), as pg_restore would run it:
+/// read from the archive alone (`--list`, then `--use-list` of those entries to `--file=-`),
+/// without a database. Empty when the archive has none.
+pub fn acl_statements(pg_restore: &Path, dump: &Path) -> Result<String> {
+    let run = |cmd: &mut Command| -> Result<String> {
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::io("cannot run", pg_restore, e))?;
+        if !out.status.success() {
+            return Err(Error::ExternalTool {
+                tool: pg_restore.display().to_string(),
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                fix: "check that the file is a complete pg_dump custom or directory archive \
+                      (`pg_restore --list FILE`)",
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let list = run(Command::new(pg_restore).arg("--list").arg(dump))?;
+    // `ID; oid oid ACL schema kind name owner` and `… DEFAULT ACL …`: the description starts
+    // after the two oids.
+    let acl: String = list
+        .lines()
+        .filter(|l| !l.starts_with(';'))
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(3)
+                .is_some_and(|d| d == "ACL" || d == "DEFAULT")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if acl.is_empty() {
+        return Ok(String::new());
+    }
+    let dir = private_dump_dir()?;
+    let list_file = dir.path().join("acl.list");
+    std::fs::write(&list_file, acl)
+        .map_err(|e| Error::io("cannot write the restore list", &list_file, e))?;
+    run(Command::new(pg_restore)
+        .arg(format!("--use-list={}", list_file.display()))
+        .arg("--no-owner")
+        .arg("--file=-")
+        .arg(dump))
+}
+
 /// A PostgreSQL client program exited with a failure: its stderr names the cause.
 fn tool_failed(
     tool: &Path,
@@ -248,10 +306,14 @@ pub fn pg_restore_into_existing(
     pg_restore: &Path,
     dump: &Path,
     target: &ConnSpec,
+    privileges: bool,
     extra: &[&str],
 ) -> Result<(Option<i32>, String)> {
     let mut cmd = Command::new(pg_restore);
-    cmd.args(["--no-owner", "--no-privileges"]).args(extra);
+    cmd.arg("--no-owner").args(extra);
+    if !privileges {
+        cmd.arg("--no-privileges");
+    }
     connect_to(&mut cmd, target);
     let out = cmd
         .arg(dump)

@@ -71,6 +71,78 @@ pub mod catalog {
 
     pub const Q_EXTENSIONS: &str =
         "SELECT extname::text FROM pg_extension WHERE extname <> 'plpgsql'";
+
+    /// Grants that differ from PostgreSQL's defaults, for the schema itself, its tables,
+    /// views, sequences, columns and functions, and the default privileges set in it: one row
+    /// per (object, grantee) with `+PRIV` for a grant beyond the default, `-PRIV` for a
+    /// default revoked, `*` for WITH GRANT OPTION. The grantor is left out, and the owner is
+    /// spelled `(owner)`, because a restore with `--no-owner` changes both; the schema is left
+    /// out of every name, as elsewhere in the catalog.
+    pub const Q_GRANTS: &str = "
+    WITH obj AS (
+      SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE ' WHEN c.relkind IN ('v', 'm') THEN 'VIEW '
+                  ELSE 'TABLE ' END || c.relname AS object,
+             c.relname::text AS rel, c.relacl AS acl,
+             acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner) AS dflt,
+             c.relowner AS owner
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND c.relacl IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                            AND d.objid = c.oid AND d.deptype = 'e')
+      UNION ALL
+      SELECT 'COLUMN ' || c.relname || '.' || a.attname, c.relname::text, a.attacl,
+             '{}'::aclitem[], c.relowner
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND a.attacl IS NOT NULL AND NOT a.attisdropped AND a.attnum > 0
+      UNION ALL
+      SELECT 'FUNCTION ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+             NULL, p.proacl, acldefault('f'::\"char\", p.proowner), p.proowner
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = $1 AND p.proacl IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                            AND d.objid = p.oid AND d.deptype = 'e')
+      UNION ALL
+      SELECT 'SCHEMA', NULL, n.nspacl, acldefault('n'::\"char\", n.nspowner), n.nspowner
+        FROM pg_namespace n WHERE n.nspname = $1 AND n.nspacl IS NOT NULL
+      UNION ALL
+      SELECT 'DEFAULT PRIVILEGES FOR ROLE ' || quote_ident(pg_get_userbyid(d.defaclrole)) || ' ON '
+               || CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                  WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END,
+             NULL, d.defaclacl, '{}'::aclitem[], 0::oid
+        FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace
+       WHERE n.nspname = $1
+    ), items AS (
+      SELECT o.object, o.rel, o.owner, x.grantee,
+             '+' || x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END AS p
+        FROM obj o, LATERAL (
+             SELECT e.grantee, e.privilege_type, e.is_grantable FROM aclexplode(o.acl) e
+             EXCEPT
+             SELECT e.grantee, e.privilege_type, e.is_grantable
+               FROM aclexplode(nullif(o.dflt, '{}')) e) x
+      UNION ALL
+      SELECT o.object, o.rel, o.owner, x.grantee,
+             '-' || x.privilege_type || CASE WHEN x.is_grantable THEN '*' ELSE '' END
+        FROM obj o, LATERAL (
+             SELECT e.grantee, e.privilege_type, e.is_grantable
+               FROM aclexplode(nullif(o.dflt, '{}')) e
+             EXCEPT
+             SELECT e.grantee, e.privilege_type, e.is_grantable FROM aclexplode(o.acl) e) x
+    )
+    SELECT object || ' to ' || CASE WHEN grantee = 0 THEN 'PUBLIC'
+                                    WHEN grantee = owner THEN '(owner)'
+                                    ELSE quote_ident(pg_get_userbyid(grantee)) END,
+           rel, string_agg(p, ' ' ORDER BY p)
+      FROM items GROUP BY object, rel, grantee, owner";
+
+    /// Every role name of the cluster, to tell which grantees a restore must create first.
+    pub const Q_ROLES: &str = "SELECT rolname::text FROM pg_roles";
+
+    /// A role for a grantee of the source, in a throwaway server the tool started: it only
+    /// has to exist for the restored grants to name it.
+    pub fn create_role(quoted: &str) -> String {
+        format!("CREATE ROLE {quoted} NOLOGIN")
+    }
 }
 
 /// Table fingerprints and integrity (`pg::fingerprint`).
@@ -243,6 +315,16 @@ pub mod session {
         format!(
             "DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s};",
             s = crate::pg::quote_ident(schema)
+        )
+    }
+    /// What PUBLIC had on the schema before it was dropped: `CREATE SCHEMA` starts from the
+    /// owner-only default, and pg_dump does not write PUBLIC's built-in `USAGE` on `public`
+    /// (PostgreSQL 15 on) because a fresh database already has it.
+    pub fn grant_schema_to_public(schema: &str, privileges: &[&str]) -> String {
+        format!(
+            "GRANT {} ON SCHEMA {} TO PUBLIC;",
+            privileges.join(", "),
+            crate::pg::quote_ident(schema)
         )
     }
     pub fn set_search_path(schema: &str) -> String {

@@ -41,7 +41,7 @@ pub(crate) async fn restore(
                 ctx.problems("files", bad);
                 return Ok(Next::Stop(Exit::Verification));
             }
-            if m.format_version < manifest::FORMAT_VERSION {
+            if m.format_version < manifest::FINGERPRINTS_SINCE {
                 // Its md5 checksums cannot stand for today's fingerprints: the restore is
                 // read as the "before" side instead.
                 ctx.report.warnings.push(format!(
@@ -69,7 +69,7 @@ pub(crate) async fn restore(
     let t0 = Instant::now();
     ctx.progress
         .line(format!("restoring into {}", tw.describe()));
-    let dump = crate::backup::restore_dump(
+    let restored = crate::backup::restore_dump(
         tw,
         &dump,
         ctx.opts.restore_jobs,
@@ -77,6 +77,8 @@ pub(crate) async fn restore(
         !ctx.opts.rollback.is_empty(),
     )
     .await?;
+    ctx.report.warnings.extend(restored.grants.note());
+    let dump = restored.path;
     let restore_s = t0.elapsed().as_secs_f64().max(1e-6);
     ctx.done("restore", t0);
     Ok(Next::Go(Restored {

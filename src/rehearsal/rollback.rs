@@ -63,24 +63,53 @@ pub async fn rehearse(
     before: &Before,
 ) -> Result<Outcome> {
     let t0 = Instant::now();
+    // Grants are in the pre-upgrade state only when their roles exist here: restore them
+    // exactly then, or the way back would fail on a role the target lacks.
+    let privileges = !before.catalog.grants.is_empty();
     let (command, (code, stderr)) = match method {
         Method::Clean => (
             format!("pg_restore -d {} --clean {}", target.dbname, dump.display()),
-            programs::pg_restore_into_existing(pg_restore, dump, target, &["--clean"])?,
+            programs::pg_restore_into_existing(pg_restore, dump, target, privileges, &["--clean"])?,
         ),
         Method::Recreate => {
             let client = target.connect().await?;
+            let mut recreate = crate::pg::sql::session::recreate_schema(schema);
+            let public: Vec<&str> = before
+                .catalog
+                .grants
+                .get("SCHEMA to PUBLIC")
+                .map(|p| {
+                    p.split(' ')
+                        .filter_map(|x| x.strip_prefix('+'))
+                        .map(|x| x.trim_end_matches('*'))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut grant = String::new();
+            if !public.is_empty() {
+                grant = format!(
+                    " {}",
+                    crate::pg::sql::session::grant_schema_to_public(schema, &public)
+                );
+                recreate.push_str(&grant);
+            }
             client
-                .batch_execute(&crate::pg::sql::session::recreate_schema(schema))
+                .batch_execute(&recreate)
                 .await
                 .map_err(|e| Error::db("cannot re-create the Kong schema", e))?;
             (
                 format!(
-                    "psql -d {db} -c 'DROP SCHEMA {schema} CASCADE; CREATE SCHEMA {schema};' && pg_restore -d {db} --exit-on-error {}",
+                    "psql -d {db} -c 'DROP SCHEMA {schema} CASCADE; CREATE SCHEMA {schema};{grant}' && pg_restore -d {db} --exit-on-error {}",
                     dump.display(),
                     db = target.dbname
                 ),
-                programs::pg_restore_into_existing(pg_restore, dump, target, &["--exit-on-error"])?,
+                programs::pg_restore_into_existing(
+                    pg_restore,
+                    dump,
+                    target,
+                    privileges,
+                    &["--exit-on-error"],
+                )?,
             )
         }
     };
@@ -100,7 +129,9 @@ pub async fn rehearse(
          survive, while schema_meta says 2.8 again. A retried upgrade on that database skips \
          copying vaults and prefixes route paths a second time. Roll back by re-creating \
          instead: drop and re-create the database (or `DROP SCHEMA public CASCADE; CREATE \
-         SCHEMA public;`), then `pg_restore --exit-on-error` the backup."
+         SCHEMA public; GRANT USAGE ON SCHEMA public TO PUBLIC;`, the last for the default \
+         PostgreSQL 15 gives `public`, which pg_dump does not write), then `pg_restore \
+         --exit-on-error` the backup."
             .to_string()
     } else {
         String::new()

@@ -639,6 +639,7 @@ pub async fn after_finish(
     let changes: Vec<Change> = catalog::diff(&reference, &now)
         .into_iter()
         .filter(|c| c.object != "column order")
+        .filter(|c| !from_default_privileges(c, &before.catalog))
         .collect();
     for ch in &changes {
         let what = match end
@@ -1316,6 +1317,34 @@ pub fn expected_end_state(
     end
 }
 
+/// A grant on a table Kong 3.x creates that the source's `ALTER DEFAULT PRIVILEGES … ON TABLES`
+/// (or `ON SEQUENCES`) gives it: it is there when the migrations run as that role, as
+/// production's do when Kong connects as it, and absent otherwise; neither is a mismatch.
+fn from_default_privileges(ch: &Change, source: &Catalog) -> bool {
+    if ch.object != "grant" || ch.change != "added" {
+        return false;
+    }
+    let Some((table, None)) = catalog::grant_target(&ch.name) else {
+        return false;
+    };
+    if source.tables.contains_key(table) {
+        return false;
+    }
+    let Some((object, grantee)) = ch.name.split_once(" to ") else {
+        return false;
+    };
+    let on = if object.starts_with("SEQUENCE ") {
+        "SEQUENCES"
+    } else {
+        "TABLES"
+    };
+    source.grants.iter().any(|(k, v)| {
+        k.starts_with("DEFAULT PRIVILEGES FOR ROLE ")
+            && k.ends_with(&format!(" ON {on} to {grantee}"))
+            && Some(v) == ch.after.as_ref()
+    })
+}
+
 /// Sets one object of `cat` to what `source` has (removes it where `source` has none).
 fn hold(cat: &mut Catalog, source: &Catalog, object: &str, table: Option<&str>, name: &str) {
     let src_table = table.and_then(|t| source.tables.get(t));
@@ -1376,6 +1405,14 @@ fn hold(cat: &mut Catalog, source: &Catalog, object: &str, table: Option<&str>, 
                 cat.functions.insert(k.clone(), v.clone());
             }
         }
+        "grant" => match source.grants.get(name) {
+            Some(p) => {
+                cat.grants.insert(name.to_string(), p.clone());
+            }
+            None => {
+                cat.grants.remove(name);
+            }
+        },
         "sequence" | "view" | "extension" => {
             let (dst, src) = match object {
                 "sequence" => (&mut cat.sequences, &source.sequences),

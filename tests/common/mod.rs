@@ -108,3 +108,25 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
     });
     (out.status.code().unwrap(), v)
 }
+
+/// The `kind` of every problem of a JSON report, in order.
+pub fn kinds(v: &serde_json::Value) -> Vec<String> {
+    v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `kong-rehearse snapshot` of `db`'s working database into `out`, which must succeed.
+pub fn snapshot_of(db: &TestDb, out: &Path) {
+    let (code, v) = run_json(&[
+        "snapshot",
+        "--source",
+        &conninfo(db.tw().target()),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+}

@@ -208,11 +208,14 @@ pub(crate) async fn interrupts(ctx: &mut Ctx<'_>, tw: &mut Throwaway, dump: &Pat
         let t1 = Instant::now();
         let name = format!("kong_interrupt_{n}");
         let spec = tw.sibling(&name).await?;
+        let grants =
+            crate::backup::prepare_grants(tw, dump, crate::backup::Input::CustomDump).await?;
         programs::pg_restore(
             &tw.client_tool("pg_restore")?,
             dump,
             &spec,
             ctx.opts.restore_jobs,
+            grants.restored(),
         )?;
         let copy = spec.connect().await?;
         let before = catalog::read(&copy, &schema).await?;
