@@ -111,6 +111,13 @@ async fn grants_survive_snapshot_verify_backup_and_the_upgrade() {
     let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
     assert_eq!(code, 0, "{v:#}");
     assert!(kinds(&v).is_empty(), "{v:#}");
+    // A snapshot directory passed as a dump is a usage error that names --snapshot.
+    let out = Command::new(common::bin())
+        .args(["run", "--dump", snap.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass it with --snapshot"));
 
     // Kept on a server of the test's own, so the end state can be read.
     let host = TestDb::local().await;

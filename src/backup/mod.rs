@@ -146,6 +146,38 @@ pub async fn prepare_grants(
     Ok(Grants::Restored)
 }
 
+/// Who owns each table of `schema` in the dump (what a restore with `--no-owner` drops):
+/// from an archive's table of contents, or a plain dump's `ALTER TABLE … OWNER TO`. Empty
+/// when the dump does not say (plain SQL taken with `--no-owner`, an unreadable archive).
+pub fn table_owners(
+    tw: &crate::throwaway::Throwaway,
+    dump: &std::path::Path,
+    schema: &str,
+) -> Result<BTreeMap<String, String>> {
+    let Ok(input) = verify::classify(dump) else {
+        return Ok(BTreeMap::new());
+    };
+    if input.is_plain_sql() {
+        return Ok(crate::pg::plain_sql::scan(dump)?
+            .owners
+            .into_iter()
+            .filter(|((s, _), _)| s == schema)
+            .map(|((_, t), o)| (t, o))
+            .collect());
+    }
+    let dump = if input == Input::SnapshotDir {
+        dump.join(manifest::DUMP_DIR)
+    } else {
+        dump.to_path_buf()
+    };
+    Ok(
+        match crate::pg::programs::archive_list(&tw.client_tool("pg_restore")?, &dump) {
+            Ok(list) => crate::preflight::ownership::from_archive_list(&list, schema),
+            Err(_) => BTreeMap::new(),
+        },
+    )
+}
+
 /// A dump restored into the throwaway.
 pub struct RestoredDump {
     /// An archive pg_restore can read again (the dump itself, or one made of a plain-SQL

@@ -82,6 +82,14 @@ pub async fn run(a: &RunArgs, kong_conf: Option<&Path>, progress: Progress) -> R
                     p.display()
                 )));
             }
+            if p.join(crate::backup::manifest::MANIFEST).exists() {
+                return Err(Error::Usage(format!(
+                    "{} is a kong-rehearse snapshot directory, not a dump; pass it with \
+                     --snapshot, which checks its files against the manifest and uses the \
+                     manifest as the \"before\" side",
+                    p.display()
+                )));
+            }
             Source::Dump(p.clone())
         }
         (None, Some(url)) => Source::Url(ConnSpec::parse(url)?),

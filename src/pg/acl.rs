@@ -151,12 +151,57 @@ pub fn roles_in(sql: &str) -> BTreeSet<String> {
     out
 }
 
+/// `ALTER TABLE [ONLY] schema.table OWNER TO role` (as pg_dump writes it in plain format) →
+/// (schema, table, role), names as stored.
+pub fn table_owner(sql: &str) -> Option<(String, String, String)> {
+    let t = tokens(sql);
+    let name = |t: &Token| match t {
+        Token::Quoted(s) => Some(s.clone()),
+        Token::Word(w) => Some(w.to_lowercase()),
+        Token::Punct(_) => None,
+    };
+    if !is_word(t.first(), "ALTER") || !is_word(t.get(1), "TABLE") {
+        return None;
+    }
+    let mut i = 2;
+    if is_word(t.get(i), "ONLY") {
+        i += 1;
+    }
+    let schema = name(t.get(i)?)?;
+    if t.get(i + 1) != Some(&Token::Punct('.')) {
+        return None;
+    }
+    let table = name(t.get(i + 2)?)?;
+    if !is_word(t.get(i + 3), "OWNER") || !is_word(t.get(i + 4), "TO") {
+        return None;
+    }
+    Some((schema, table, role_at(t.get(i + 5)?)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn set(names: &[&str]) -> BTreeSet<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn table_owners_are_read_from_plain_dumps() {
+        let own = |a: &str, b: &str, c: &str| Some((a.into(), b.into(), c.into()));
+        assert_eq!(
+            table_owner("ALTER TABLE public.routes OWNER TO kong;"),
+            own("public", "routes", "kong")
+        );
+        assert_eq!(
+            table_owner("ALTER TABLE ONLY \"Kong\".\"my table\" OWNER TO \"Admin\";"),
+            own("Kong", "my table", "Admin")
+        );
+        assert_eq!(
+            table_owner("ALTER TABLE public.routes ADD COLUMN x int;"),
+            None
+        );
+        assert_eq!(table_owner("ALTER SEQUENCE public.s OWNER TO kong;"), None);
     }
 
     #[test]

@@ -546,6 +546,8 @@ pub struct Scan {
     pub refusals: Vec<Refusal>,
     /// The roles its grant statements name (`pg::acl`).
     pub roles: std::collections::BTreeSet<String>,
+    /// (schema, table) → owner, from its `ALTER TABLE … OWNER TO` (none with `--no-owner`).
+    pub owners: std::collections::BTreeMap<(String, String), String>,
 }
 
 /// Reads the whole dump and lists everything that is not plain SQL (meta-commands other than
@@ -559,6 +561,10 @@ pub fn scan(path: &Path) -> Result<Scan> {
         if let Item::Sql { bare, text, .. } = &item {
             if classify(bare) == Ok(Action::Grant) {
                 out.roles.extend(crate::pg::acl::roles_in(text));
+            } else if bare.starts_with("ALTER TABLE ") {
+                if let Some((schema, table, owner)) = crate::pg::acl::table_owner(text) {
+                    out.owners.insert((schema, table), owner);
+                }
             }
         }
     }

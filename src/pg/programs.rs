@@ -193,6 +193,27 @@ pub fn pg_restore_read_through(pg_restore: &Path, dump: &Path) -> Option<String>
     (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).trim().to_string())
 }
 
+/// `pg_restore --list` of an archive: its table of contents, owners included (pg_dump records
+/// them in every archive, whatever `--no-owner` it was given).
+pub fn archive_list(pg_restore: &Path, dump: &Path) -> Result<String> {
+    let out = Command::new(pg_restore)
+        .arg("--list")
+        .arg(dump)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::io("cannot run", pg_restore, e))?;
+    if !out.status.success() {
+        return Err(Error::ExternalTool {
+            tool: pg_restore.display().to_string(),
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            fix: "check that the file is a complete pg_dump custom or directory archive \
+                  (`pg_restore --list FILE`)",
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// The SQL of an archive's grant entries (`ACL`, `DEFAULT ACL`), as pg_restore would run it:
 /// read from the archive alone (`--list`, then `--use-list` of those entries to `--file=-`),
 /// without a database. Empty when the archive has none.
@@ -213,7 +234,7 @@ pub fn acl_statements(pg_restore: &Path, dump: &Path) -> Result<String> {
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let list = run(Command::new(pg_restore).arg("--list").arg(dump))?;
+    let list = archive_list(pg_restore, dump)?;
     // `ID; oid oid ACL schema kind name owner` and `… DEFAULT ACL …`: the description starts
     // after the two oids.
     let acl: String = list

@@ -7,6 +7,7 @@ pub mod conf_lint;
 pub mod data_hazards;
 pub mod declarative;
 pub mod finding;
+pub mod ownership;
 pub mod runtime;
 
 pub use finding::{Entity, Finding, Severity};
