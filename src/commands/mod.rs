@@ -93,3 +93,19 @@ pub fn throwaway_options(a: &ThrowawayArgs) -> Result<throwaway::Options, Error>
         keep: a.keep,
     })
 }
+
+/// The role Kong's migrations run as: `pg_user` of the production kong.conf or KONG_PG_USER,
+/// Kong's default `kong` when a kong.conf is given without it; None when nothing says.
+pub(crate) fn kong_pg_user(kong_conf: Option<&std::path::Path>) -> Result<Option<String>, Error> {
+    let conf = kong_conf
+        .map(|p| {
+            crate::kong::conf::load(p).map_err(|e| Error::io("cannot read the kong.conf", p, e))
+        })
+        .transpose()?;
+    let s = crate::kong::conf::pg_settings(conf.as_ref(), &|k| std::env::var(k).ok());
+    Ok(match (&s.user, conf.is_some()) {
+        (Some(u), _) => Some(u.clone()),
+        (None, true) => s.with_kong_defaults().user,
+        (None, false) => None,
+    })
+}

@@ -16,10 +16,16 @@ use crate::rehearsal::{self, Report, Source};
 use crate::report::Progress;
 use crate::throwaway::{self, Throwaway};
 
-fn options(a: &RehearsalArgs, plugins: Plugins, schema: Option<String>) -> rehearsal::Options {
+fn options(
+    a: &RehearsalArgs,
+    plugins: Plugins,
+    schema: Option<String>,
+    kong_user: Option<String>,
+) -> rehearsal::Options {
     rehearsal::Options {
         plugins,
         schema,
+        kong_user,
         stop_after_up: a.stop_after == Some(StopAfter::Up),
         skip_hazard_check: a.skip_hazard_check,
         allow_unknown: a.allow_unknown.clone(),
@@ -101,7 +107,12 @@ pub async fn run(a: &RunArgs, kong_conf: Option<&Path>, progress: Progress) -> R
     let mut report = rehearsal::rehearse(
         &mut tw,
         &source,
-        &options(&a.rehearsal, plugins, schema),
+        &options(
+            &a.rehearsal,
+            plugins,
+            schema,
+            super::kong_pg_user(kong_conf)?,
+        ),
         progress,
     )
     .await?;
@@ -133,7 +144,7 @@ pub async fn demo(a: &DemoArgs, progress: Progress) -> Result<Outcome> {
         &mut tw,
         &Source::Url(source),
         // The demo's own fixture loads every bundled plugin, in schema public.
-        &options(&a.rehearsal, Plugins::kong_default(), None),
+        &options(&a.rehearsal, Plugins::kong_default(), None, None),
         progress,
     )
     .await?;

@@ -38,6 +38,16 @@ async fn judge(a: &StateArgs, kong_conf: Option<&Path>) -> Result<Judged> {
         } else {
             None
         };
+    let owners: std::collections::BTreeMap<String, String> = tx
+        .query(
+            crate::pg::sql::catalog::Q_TABLE_OWNERS,
+            &[&inspection.schema],
+        )
+        .await
+        .map_err(|e| crate::error::Error::db("cannot read the table owners", e))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     tx.rollback()
         .await
         .map_err(|e| crate::error::Error::db("cannot end the read-only transaction", e))?;
@@ -58,6 +68,20 @@ async fn judge(a: &StateArgs, kong_conf: Option<&Path>) -> Result<Judged> {
         },
     )?;
     let mut verdict = verdict;
+    // Kong's migrations run as its one pg_user, which must own what they alter.
+    let (hazards, warnings) = crate::preflight::ownership::judge(
+        &owners,
+        &crate::preflight::ownership::tables_altered(&catalog),
+        super::kong_pg_user(kong_conf)?.as_deref(),
+    );
+    verdict.warnings.extend(warnings);
+    verdict
+        .warnings
+        .extend(runtime.as_ref().and_then(|r| r.unlisted_note()));
+    if !hazards.is_empty() {
+        verdict.problems.extend(hazards);
+        verdict.eligible = false;
+    }
     if let (true, Some(rt)) = (a.strict, &runtime) {
         verdict.problems.extend(rt.strict_problems());
         verdict.eligible = verdict.problems.is_empty();
@@ -83,7 +107,7 @@ fn runtime_text(j: &Judged, strict: bool) -> String {
     if !rt.findings.is_empty() && !strict {
         s.push_str(&format!(
             "\nruntime hazards ({}; warnings, `--strict` makes them failures):\n",
-            rt.findings.len()
+            rt.total().max(rt.findings.len())
         ));
         for f in &rt.findings {
             s.push_str(&format!("  {}\n", f.to_text()));
@@ -140,6 +164,7 @@ fn problems_text(v: &Verdict) -> String {
 fn body(j: &Judged) -> serde_json::Value {
     json!({
         "runtime_hazards": j.runtime.as_ref().map(|r| r.findings.clone()).unwrap_or_default(),
+        "runtime_hazards_total": j.runtime.as_ref().map(|r| r.total().max(r.findings.len())).unwrap_or_default(),
         "mixed_version_note": j.runtime.as_ref().and_then(|r| r.mixed_version.clone()),
         "database": j.db.to_string(),
         "schema": j.inspection.schema,

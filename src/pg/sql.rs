@@ -135,6 +135,11 @@ pub mod catalog {
            rel, string_agg(p, ' ' ORDER BY p)
       FROM items GROUP BY object, rel, grantee, owner";
 
+    /// Table → owner, for the tables of the schema in `$1`.
+    pub const Q_TABLE_OWNERS: &str = "SELECT c.relname::text, pg_get_userbyid(c.relowner)::text
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')";
+
     /// Every role name of the cluster, to tell which grantees a restore must create first.
     pub const Q_ROLES: &str = "SELECT rolname::text FROM pg_roles";
 
@@ -425,4 +430,78 @@ pub mod forecast {
         SELECT CASE WHEN p LIKE '~~%' THEN substr(p, 2) ELSE p END
           FROM unnest(paths) WITH ORDINALITY AS u(p, n) ORDER BY n)
      WHERE EXISTS (SELECT 1 FROM unnest(paths) p WHERE p LIKE '~~%')";
+}
+
+/// The built-in runner's data steps (`kong::runner::builtin`) and the pre-flight reads of
+/// routes and plugins (`preflight::data_hazards`): read in pages of primary-key order
+/// (keyset: the next page starts after the last id seen), written back in batches of
+/// `unnest`ed id/value arrays. Table names are unqualified (the connection's search_path)
+/// unless a function takes the schema.
+pub mod data_steps {
+    /// How many rows of `routes` a data step goes through (its `row` units).
+    pub const ROUTE_PATHS_COUNT: &str = "SELECT count(*) FROM routes WHERE paths IS NOT NULL";
+    /// The first page of routes with paths; `$1` the page size.
+    pub const ROUTE_PATHS_FIRST: &str =
+        "SELECT id, paths FROM routes WHERE paths IS NOT NULL ORDER BY id LIMIT $1";
+    /// The page after id `$1`; `$2` the page size.
+    pub const ROUTE_PATHS_NEXT: &str =
+        "SELECT id, paths FROM routes WHERE paths IS NOT NULL AND id > $1 ORDER BY id LIMIT $2";
+    /// One route's paths, as Kong writes them (`$1` paths, `$2` id).
+    pub const ROUTE_PATHS_ROW: &str = "UPDATE routes SET paths = $1 WHERE id = $2";
+    /// A batch of routes' paths: `$1` ids, `$2` each route's paths as a JSON array of
+    /// strings (a `text[][]` cannot hold arrays of different lengths), order kept.
+    pub const ROUTE_PATHS_BATCH: &str = "UPDATE routes r SET paths = ARRAY(
+        SELECT e FROM jsonb_array_elements_text(v.paths) WITH ORDINALITY AS t(e, n) ORDER BY n)
+      FROM unnest($1::uuid[], $2::jsonb[]) AS v(id, paths)
+     WHERE r.id = v.id";
+
+    /// How many plugins named `$1` a data step goes through.
+    pub const PLUGIN_CONFIGS_COUNT: &str = "SELECT count(*) FROM plugins WHERE name = $1";
+    /// The first page of plugins named `$1`; `$2` the page size.
+    pub const PLUGIN_CONFIGS_FIRST: &str =
+        "SELECT id, config FROM plugins WHERE name = $1 ORDER BY id LIMIT $2";
+    /// The page after id `$2`; `$3` the page size.
+    pub const PLUGIN_CONFIGS_NEXT: &str =
+        "SELECT id, config FROM plugins WHERE name = $1 AND id > $2 ORDER BY id LIMIT $3";
+    /// One plugin's config, as Kong writes it (`$1` config, `$2` id).
+    pub const PLUGIN_CONFIG_ROW: &str = "UPDATE plugins SET config = $1 WHERE id = $2";
+    /// A batch of plugins' configs: `$1` ids, `$2` configs.
+    pub const PLUGIN_CONFIGS_BATCH: &str = "UPDATE plugins p SET config = v.config
+      FROM unnest($1::uuid[], $2::jsonb[]) AS v(id, config)
+     WHERE p.id = v.id";
+
+    /// Pre-flight pages of the routes with paths, for the data hazards (unqualified, as
+    /// Kong's step reads them): the first page (`$1` size) or the one after id `$1` (`$2`).
+    pub const HAZARD_ROUTES_FIRST: &str =
+        "SELECT id, name, paths FROM routes WHERE paths IS NOT NULL ORDER BY id LIMIT $1";
+    pub const HAZARD_ROUTES_NEXT: &str = "SELECT id, name, paths FROM routes \
+         WHERE paths IS NOT NULL AND id > $1 ORDER BY id LIMIT $2";
+    /// Pre-flight pages of the plugins whose config Kong's data steps rewrite.
+    pub const HAZARD_PLUGINS_FIRST: &str = "SELECT id, name, config FROM plugins \
+         WHERE name IN ('pre-function', 'post-function', 'http-log') ORDER BY id LIMIT $1";
+    pub const HAZARD_PLUGINS_NEXT: &str = "SELECT id, name, config FROM plugins \
+         WHERE name IN ('pre-function', 'post-function', 'http-log') AND id > $1 \
+         ORDER BY id LIMIT $2";
+
+    /// Pages of `schema.routes` as the runtime-hazard check reads them.
+    pub fn runtime_routes(schema: &str, first: bool) -> String {
+        format!(
+            "SELECT id, name, service_id::text, paths, path_handling, regex_priority,
+                    hosts, methods, headers::text, snis FROM {}.routes{} ORDER BY id LIMIT {}",
+            crate::pg::quote_ident(schema),
+            if first { "" } else { " WHERE id > $1" },
+            if first { "$1" } else { "$2" }
+        )
+    }
+
+    /// Pages of `schema.plugins` as the runtime-hazard check reads them.
+    pub fn runtime_plugins(schema: &str, first: bool) -> String {
+        format!(
+            "SELECT id, name, config, route_id::text, service_id::text, consumer_id::text
+               FROM {}.plugins{} ORDER BY id LIMIT {}",
+            crate::pg::quote_ident(schema),
+            if first { "" } else { " WHERE id > $1" },
+            if first { "$1" } else { "$2" }
+        )
+    }
 }

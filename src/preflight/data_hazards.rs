@@ -3,6 +3,8 @@
 //! plugin rows that [`crate::preflight::runtime`] judges. It only reads, through the client it is
 //! handed (the caller's read-only snapshot), and it must not write or open connections itself.
 
+use std::collections::BTreeMap;
+
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
@@ -26,7 +28,83 @@ SELECT coalesce(upstream_id::text, ''), target, array_agg(id::text ORDER BY id)
 HAVING count(*) > 1
  ORDER BY 1, 2";
 
+/// How many rows a pre-flight read holds at a time (one page, in id order).
+const PAGE: i64 = 500;
+
+/// How many findings (and hazards) of one rule a report lists; the rest are counted, so the
+/// lists stay the same size whatever the size of the database.
+pub const LISTED_PER_RULE: usize = 200;
+
+/// Reads `first` then `next` (keyset on `id`, a uuid in column 0) page by page through `c`,
+/// handing each row to `each`: never more than [`PAGE`] rows in memory.
+async fn for_each_row(
+    c: &impl GenericClient,
+    first: &str,
+    next: &str,
+    what: &'static str,
+    mut each: impl FnMut(&tokio_postgres::Row),
+) -> Result<()> {
+    let mut last: Option<Uuid> = None;
+    loop {
+        let rows = match &last {
+            None => c.query(first, &[&PAGE]).await,
+            Some(id) => c.query(next, &[id, &PAGE]).await,
+        }
+        .map_err(|e| Error::db(what, e))?;
+        for r in &rows {
+            each(r);
+        }
+        if (rows.len() as i64) < PAGE {
+            return Ok(());
+        }
+        last = rows.last().map(|r| r.get(0));
+    }
+}
+
+/// Hazards of one kind, the first [`LISTED_PER_RULE`] kept, the rest counted into one
+/// closing problem.
+struct Hazards {
+    listed: Vec<Problem>,
+    more: usize,
+}
+
+impl Hazards {
+    fn new() -> Self {
+        Hazards {
+            listed: vec![],
+            more: 0,
+        }
+    }
+    fn push(&mut self, p: Problem) {
+        if self.listed.len() < LISTED_PER_RULE {
+            self.listed.push(p);
+        } else {
+            self.more += 1;
+        }
+    }
+    /// The listed hazards, then (when some were not listed) one naming how many more.
+    fn into_problems(self, out: &mut Vec<Problem>, what: &str) {
+        let more = self.more;
+        let template = self.listed.first().cloned();
+        out.extend(self.listed);
+        if let (Some(t), true) = (template, more > 0) {
+            let mut p = Problem::new(
+                Kind::Hazard,
+                format!(
+                    "{more} more {what} (not listed; the first {LISTED_PER_RULE} are): the same \
+                     hazard as above"
+                ),
+            )
+            .fix(t.fix);
+            p.subsystem = t.subsystem;
+            p.migration = t.migration;
+            out.push(p);
+        }
+    }
+}
+
 pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
+    use crate::pg::sql::data_steps as q;
     let mut out = vec![];
     for r in c
         .query(TIED_TARGETS, &[])
@@ -55,14 +133,9 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
         );
     }
 
-    for r in c
-        .query(
-            "SELECT id, name, paths FROM routes WHERE paths IS NOT NULL ORDER BY id",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::db("cannot read routes", e))?
-    {
+    let mut undecodable = Hazards::new();
+    let mut doubled = Hazards::new();
+    for_each_row(c, q::HAZARD_ROUTES_FIRST, q::HAZARD_ROUTES_NEXT, "cannot read routes", |r| {
         let (id, name, paths): (Uuid, Option<String>, Vec<String>) = (r.get(0), r.get(1), r.get(2));
         let route = match &name {
             Some(n) => format!("route {id} ({n})"),
@@ -70,7 +143,7 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
         };
         for p in &paths {
             match transforms::migrate_path_checked(p) {
-                Err(e) => out.push(
+                Err(e) => undecodable.push(
                     Problem::new(
                         Kind::Hazard,
                         format!("{route}: path `{}` cannot be converted by 3.0's path migration: {e}", p.escape_debug()),
@@ -80,7 +153,7 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
                     .object(format!("routes {id}"))
                     .fix("Rewrite the path in 2.8 so it decodes to valid UTF-8 (or drop the percent-encoding), then upgrade."),
                 ),
-                Ok((np, _)) if np.starts_with("~~") => out.push(
+                Ok((np, _)) if np.starts_with("~~") => doubled.push(
                     Problem::new(
                         Kind::Hazard,
                         format!(
@@ -97,15 +170,13 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
                 Ok(_) => {}
             }
         }
-    }
-    for r in c
-        .query(
-            "SELECT id, name, config FROM plugins WHERE name IN ('pre-function', 'post-function', 'http-log') ORDER BY id",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::db("cannot read plugins", e))?
-    {
+    })
+    .await?;
+    undecodable.into_problems(&mut out, "route paths that cannot be converted");
+    doubled.into_problems(&mut out, "route paths prefixed twice");
+
+    let mut raising = Hazards::new();
+    for_each_row(c, q::HAZARD_PLUGINS_FIRST, q::HAZARD_PLUGINS_NEXT, "cannot read plugins", |r| {
         let (id, name, config): (Uuid, String, serde_json::Value) = (r.get(0), r.get(1), r.get(2));
         let result = if name == "http-log" {
             transforms::http_log_headers_checked(&config).map(|_| ())
@@ -115,7 +186,7 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
                 .map(|_| ())
         };
         if let Err(e) = result {
-            out.push(
+            raising.push(
                 Problem::new(
                     Kind::Hazard,
                     format!("plugin {id} ({name}): Kong's 3.0 data migration raises an error on its config: {e}"),
@@ -126,98 +197,168 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
                 .fix("Fix the plugin's config through the 2.8 Admin API (a value of the type its schema expects) before upgrading; otherwise the migration stops half-way."),
             );
         }
-    }
+    })
+    .await?;
+    raising.into_problems(
+        &mut out,
+        "plugin configs Kong's data migration raises an error on",
+    );
     Ok(out)
 }
 
 /// What migrates cleanly but breaks or changes behaviour on Kong 3.4: route regexes the
 /// 3.4 router cannot compile, settings whose meaning changed (see [`crate::preflight::runtime`]).
 pub struct Runtime {
+    /// The first [`LISTED_PER_RULE`] findings of each rule, in the order they were found.
     pub findings: Vec<Finding>,
     /// The 2.8.0/2.8.1 mixed-version window note, when regex routes exist.
     pub mixed_version: Option<String>,
+    /// How many findings each rule produced, listed or not.
+    pub counts: BTreeMap<&'static str, usize>,
 }
 
 impl Runtime {
-    /// Findings that `--strict` turns into problems (not the informational ones).
+    /// Every finding, listed or not.
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// How many findings are counted but not in `findings`.
+    pub fn unlisted(&self) -> usize {
+        self.total() - self.findings.len()
+    }
+
+    /// A sentence about the findings not listed (per rule), `None` when every one is.
+    pub fn unlisted_note(&self) -> Option<String> {
+        if self.unlisted() == 0 {
+            return None;
+        }
+        let per_rule = self
+            .counts
+            .iter()
+            .filter(|(_, &n)| n > LISTED_PER_RULE)
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(format!(
+            "{} runtime hazard(s) in all, of which the first {LISTED_PER_RULE} of each rule are \
+             listed ({per_rule})",
+            self.total()
+        ))
+    }
+
+    /// Findings that `--strict` turns into problems (not the informational ones); findings
+    /// not listed are counted in one more problem.
     pub fn strict_problems(&self) -> Vec<Problem> {
-        self.findings
+        let mut out: Vec<Problem> = self
+            .findings
             .iter()
             .filter(|f| f.severity != Severity::Info)
             .map(|f| f.to_problem(Kind::RuntimeHazard))
-            .collect()
+            .collect();
+        if let Some(note) = self.unlisted_note() {
+            out.push(Problem::new(Kind::RuntimeHazard, note));
+        }
+        out
     }
 }
 
-/// Reads the routes and plugins of `schema` through `c` and judges them. Run it inside the
-/// caller's read-only snapshot, so the hazards describe the same database state as every other
-/// read of the command.
-pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
-    use crate::preflight::runtime::{self as rh, PluginRow, RouteRow};
-    let q = |t: &str| format!("{}.{t}", crate::pg::quote_ident(schema));
-    let mut routes = vec![];
-    let mut unreadable = vec![];
-    for r in c
-        .query(
-            &format!(
-                "SELECT id::text, name, service_id::text, paths, path_handling, regex_priority,
-                        hosts, methods, headers::text, snis FROM {} ORDER BY id",
-                q("routes")
-            ),
-            &[],
-        )
-        .await
-        .map_err(|e| Error::db("cannot read routes", e))?
-    {
-        let headers: Option<String> = r.get(8);
-        let mut route = RouteRow {
-            id: r.get(0),
-            name: r.get(1),
-            service_id: r.get(2),
-            paths: r.get(3),
-            path_handling: r.get(4),
-            regex_priority: r.get(5),
-            hosts: r.get(6),
-            methods: r.get(7),
-            headers: None,
-            snis: r.get(9),
-        };
-        // Read as text, not as jsonb, so that one row serde_json cannot hold (a number beyond
-        // f64) becomes a finding about that route instead of failing the whole read.
-        match headers.as_deref().map(route_headers) {
-            None => {}
-            Some(Ok(h)) => route.headers = h,
-            Some(Err(why)) => unreadable.push(rh::route_headers_unreadable(&route, &why)),
+/// Findings as they come, the first [`LISTED_PER_RULE`] of each rule kept, all counted.
+struct Bounded {
+    kept: Vec<Finding>,
+    counts: BTreeMap<&'static str, usize>,
+}
+
+impl Bounded {
+    fn new() -> Self {
+        Bounded {
+            kept: vec![],
+            counts: BTreeMap::new(),
         }
-        routes.push(route);
     }
-    let mut plugins = vec![];
-    for r in c
-        .query(
-            &format!(
-                "SELECT id::text, name, config, route_id::text, service_id::text, consumer_id::text FROM {} ORDER BY id",
-                q("plugins")
-            ),
-            &[],
-        )
-        .await
-        .map_err(|e| Error::db("cannot read plugins", e))?
-    {
-        plugins.push(PluginRow {
-            id: r.get(0),
-            name: r.get(1),
-            config: r.get(2),
-            route_id: r.get(3),
-            service_id: r.get(4),
-            consumer_id: r.get(5),
-        });
+    fn extend(&mut self, fs: impl IntoIterator<Item = Finding>) {
+        for f in fs {
+            let n = self.counts.entry(f.kind).or_default();
+            *n += 1;
+            if *n <= LISTED_PER_RULE {
+                self.kept.push(f);
+            }
+        }
     }
-    let mut findings = unreadable;
-    findings.extend(rh::route_hazards(&routes));
-    findings.extend(rh::plugin_hazards(&plugins));
+}
+
+/// Reads the routes and plugins of `schema` through `c`, page by page, and judges them row by
+/// row (the `regex_priority` check keeps compact facts of the regex routes, not rows). Run it
+/// inside the caller's read-only snapshot, so the hazards describe the same database state as
+/// every other read of the command.
+pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
+    use crate::pg::sql::data_steps as q;
+    use crate::preflight::runtime::{self as rh, PluginRow, RouteHazards, RouteRow};
+    let mut unreadable = Bounded::new();
+    let mut found = Bounded::new();
+    let mut judge = RouteHazards::new(true);
+    for_each_row(
+        c,
+        &q::runtime_routes(schema, true),
+        &q::runtime_routes(schema, false),
+        "cannot read routes",
+        |r| {
+            let id: Uuid = r.get(0);
+            let headers: Option<String> = r.get(8);
+            let mut route = RouteRow {
+                id: id.to_string(),
+                name: r.get(1),
+                service_id: r.get(2),
+                paths: r.get(3),
+                path_handling: r.get(4),
+                regex_priority: r.get(5),
+                hosts: r.get(6),
+                methods: r.get(7),
+                headers: None,
+                snis: r.get(9),
+            };
+            // Read as text, not as jsonb, so that one row serde_json cannot hold (a number
+            // beyond f64) becomes a finding about that route instead of failing the whole read.
+            match headers.as_deref().map(route_headers) {
+                None => {}
+                Some(Ok(h)) => route.headers = h,
+                Some(Err(why)) => unreadable.extend([rh::route_headers_unreadable(&route, &why)]),
+            }
+            found.extend(judge.push(&route));
+        },
+    )
+    .await?;
+    let (priority, mixed_version) = judge.finish();
+    found.extend(priority);
+    for_each_row(
+        c,
+        &q::runtime_plugins(schema, true),
+        &q::runtime_plugins(schema, false),
+        "cannot read plugins",
+        |r| {
+            let id: Uuid = r.get(0);
+            let p = PluginRow {
+                id: id.to_string(),
+                name: r.get(1),
+                config: r.get(2),
+                route_id: r.get(3),
+                service_id: r.get(4),
+                consumer_id: r.get(5),
+            };
+            found.extend(rh::plugin_hazards(std::slice::from_ref(&p)));
+        },
+    )
+    .await?;
+    let mut findings = unreadable.kept;
+    findings.extend(found.kept);
+    let mut counts = unreadable.counts;
+    for (k, n) in found.counts {
+        *counts.entry(k).or_default() += n;
+    }
     Ok(Runtime {
         findings,
-        mixed_version: rh::mixed_version_note(&routes),
+        mixed_version,
+        counts,
     })
 }
 

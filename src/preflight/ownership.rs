@@ -167,7 +167,14 @@ mod tests {
         };
         let altered = set(&["routes", "plugins", "targets"]);
         // (owners, kong_user) → (hazards, warnings, the odd table named)
-        let cases: &[(&[(&str, &str)], Option<&str>, usize, usize, &str)] = &[
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            usize,
+            usize,
+            &'a str,
+        );
+        let cases: &[Case] = &[
             (
                 &[("routes", "kong"), ("plugins", "kong"), ("targets", "kong")],
                 None,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::restore::Restored;
 use super::verify::{self, MetaExpectation};
-use super::{Ctx, Restore};
+use super::{Background, Ctx, Restore};
 use crate::error::{Error, Result};
 use crate::kong::lts::LtsCatalog;
 use crate::kong::release::embedded_text;
@@ -25,33 +25,88 @@ pub(crate) struct Captured {
     pub drift: Vec<Change>,
 }
 
+/// The two reference schemas, loading into their sibling databases (started before the
+/// restore: they do not depend on the source).
+pub(crate) struct References {
+    /// The first error setting them up (reading --reference-342, creating a sibling), in the
+    /// order `before` would meet it; nothing was started then.
+    setup: Result<()>,
+    ref_285: Option<Background<Result<Catalog>>>,
+    /// None with a golden bootstrap and no --reference-342: the bootstrap is the reference.
+    ref_342: Option<Background<Result<Catalog>>>,
+}
+
+/// Creates the sibling databases and starts loading the references into them.
+pub(crate) async fn start_references(ctx: &Ctx<'_>, tw: &mut Throwaway) -> References {
+    let mut refs = References {
+        setup: Ok(()),
+        ref_285: None,
+        ref_342: None,
+    };
+    let sqls = match &ctx.opts.reference_342 {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Error::io("cannot read the reference schema", p, e)),
+        None => embedded_text("kong-3.4.2/schema.sql"),
+    }
+    .and_then(|sql_342| Ok((embedded_text("kong-2.8.5/schema.sql")?, sql_342)));
+    let (sql_285, sql_342) = match sqls {
+        Ok(s) => s,
+        Err(e) => {
+            refs.setup = Err(e);
+            return refs;
+        }
+    };
+    // A golden bootstrap (a real Kong binary) is the 3.4.2 reference unless one is given.
+    let golden = ctx.kong.is_some();
+    let specs = async {
+        let spec_285 = tw.sibling("kong_reference_285").await?;
+        let spec_342 = match (golden, &ctx.opts.reference_342) {
+            (true, None) => None,
+            _ => Some(tw.sibling("kong_reference_342").await?),
+        };
+        Ok::<_, Error>((spec_285, spec_342))
+    };
+    let (spec_285, spec_342) = match specs.await {
+        Ok(s) => s,
+        Err(e) => {
+            refs.setup = Err(e);
+            return refs;
+        }
+    };
+    refs.ref_285 = Some(Background::spawn(async move {
+        reference_catalog(spec_285, "kong-2.8.5", &sql_285).await
+    }));
+    refs.ref_342 = spec_342.map(|spec| {
+        Background::spawn(async move { reference_catalog(spec, "kong-3.4.2", &sql_342).await })
+    });
+    refs
+}
+
 pub(crate) async fn before(
     ctx: &mut Ctx<'_>,
-    tw: &mut Throwaway,
+    tw: &Throwaway,
     schema: &str,
     restored: &Restored,
     golden: Option<&(Catalog, Vec<Row>)>,
+    refs: References,
 ) -> Result<Captured> {
     let t0 = Instant::now();
-    let ref_342_sql = match &ctx.opts.reference_342 {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| Error::io("cannot read the reference schema", p, e))?,
-        None => embedded_text("kong-3.4.2/schema.sql")?,
-    };
-    let ref_285_sql = embedded_text("kong-2.8.5/schema.sql")?;
-    let spec_285 = tw.sibling("kong_reference_285").await?;
-    let spec_342 = match (golden, &ctx.opts.reference_342) {
-        (Some(_), None) => None,
-        _ => Some(tw.sibling("kong_reference_342").await?),
-    };
-    // The references load while the source is fingerprinted: independent work, separate
-    // connections.
+    refs.setup?;
+    // The references load (since the restore) while the source is fingerprinted:
+    // independent work, separate connections.
     let mut client = tw.target().connect().await?;
     let (ref_285, ref_342, state) = tokio::join!(
-        reference_catalog(spec_285, "kong-2.8.5", &ref_285_sql),
         async {
-            match (spec_342, golden) {
-                (Some(spec), _) => reference_catalog(spec, "kong-3.4.2", &ref_342_sql).await,
+            match refs.ref_285 {
+                Some(r) => r.join().await,
+                None => Err(Error::Internal(
+                    "the 2.8.5 reference was never started".into(),
+                )),
+            }
+        },
+        async {
+            match (refs.ref_342, golden) {
+                (Some(r), _) => r.join().await,
                 (None, Some((c, _))) => Ok(c.clone()),
                 (None, None) => Err(Error::Internal(
                     "no 3.4.2 reference: neither a sibling database nor a golden bootstrap".into(),

@@ -1,21 +1,54 @@
 //! Phase `hazards`: rows the real migration chokes on or corrupts (they stop the line before
 //! anything migrates, unless `--skip-hazard-check`), and runtime hazards (warnings, or
-//! problems with `--strict`).
+//! problems with `--strict`). The queries only read the restored database, on their own
+//! connection, so they run while `before` fingerprints it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::{Ctx, Next};
+use super::{Background, Ctx, Next};
 use crate::error::{Exit, Result};
-use crate::preflight::data_hazards;
+use crate::pg::conn::ConnSpec;
+use crate::preflight::data_hazards::{self, Runtime};
+use crate::report::Problem;
 
+/// Data hazards and runtime hazards, as the queries found them.
+type Found = Result<(Vec<Problem>, Runtime)>;
+
+/// The hazards being looked for, with the time the looking took.
+pub(crate) struct Pending(Background<(Found, Duration)>);
+
+/// Starts looking for the hazards of the restored database.
+pub(crate) fn start(target: &ConnSpec, schema: &str) -> Pending {
+    let (target, schema) = (target.clone(), schema.to_string());
+    Pending(Background::spawn(async move {
+        let t0 = Instant::now();
+        let res = async {
+            let client = target.connect().await?;
+            let found = data_hazards::find(&client).await?;
+            let rt = data_hazards::runtime(&client, &schema).await?;
+            Ok((found, rt))
+        }
+        .await;
+        (res, t0.elapsed())
+    }))
+}
+
+/// `owners`: who owns each table in the dump (the restore drops owners): a table Kong's role
+/// cannot alter is a hazard like a row the migration chokes on.
 pub(crate) async fn hazards(
     ctx: &mut Ctx<'_>,
-    client: &tokio_postgres::Client,
-    schema: &str,
+    pending: Pending,
+    owners: &std::collections::BTreeMap<String, String>,
 ) -> Result<Next<()>> {
-    let t0 = Instant::now();
-    let mut found = data_hazards::find(client).await?;
-    let rt = data_hazards::runtime(client, schema).await?;
+    let (res, took) = pending.0.join().await;
+    let (mut found, rt) = res?;
+    let (owner_hazards, owner_warnings) = crate::preflight::ownership::judge(
+        owners,
+        &crate::preflight::ownership::tables_altered(&ctx.cat),
+        ctx.opts.kong_user.as_deref(),
+    );
+    found.extend(owner_hazards);
+    ctx.report.warnings.extend(owner_warnings);
     if let Some(n) = &rt.mixed_version {
         ctx.report
             .warnings
@@ -24,8 +57,11 @@ pub(crate) async fn hazards(
     if ctx.opts.strict {
         found.extend(rt.strict_problems());
     }
+    ctx.report.warnings.extend(rt.unlisted_note());
+    ctx.report.runtime_hazards_total = rt.total();
+    ctx.report.runtime_hazards_by_rule = rt.counts.clone();
     ctx.report.runtime_hazards = rt.findings;
-    ctx.done("hazards", t0);
+    ctx.done_in("hazards", took);
     if found.is_empty() {
         return Ok(Next::Go(()));
     }

@@ -16,7 +16,7 @@ pub mod verify;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -61,6 +61,9 @@ pub struct Options {
     pub schema: Option<String>,
     /// --db-timeout, --workload, --interrupt.
     pub forecast: forecast::Options,
+    /// The role Kong's migrations run as (`pg_user`), when the production kong.conf or
+    /// KONG_PG_USER says: it must own the tables they alter.
+    pub kong_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +114,11 @@ pub struct Report {
     pub rollback_recommendation: Option<String>,
     /// What migrates cleanly but behaves differently on 3.4 (warnings unless --strict).
     pub runtime_hazards: Vec<crate::preflight::Finding>,
+    /// Runtime hazards found, listed or not: `runtime_hazards` holds the first of each rule.
+    pub runtime_hazards_total: usize,
+    /// Per rule, how many were found.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub runtime_hazards_by_rule: BTreeMap<&'static str, usize>,
     /// `db_timeout_s`, `workload[]`, `interrupts[]`.
     #[serde(flatten)]
     pub forecast: forecast::Forecast,
@@ -161,7 +169,12 @@ macro_rules! go {
 
 impl Ctx<'_> {
     pub fn done(&mut self, phase: &'static str, t0: Instant) {
-        let ms = t0.elapsed().as_millis() as u64;
+        self.done_in(phase, t0.elapsed());
+    }
+
+    /// A phase that ran alongside another one: its own duration, measured where it ran.
+    pub fn done_in(&mut self, phase: &'static str, took: Duration) {
+        let ms = took.as_millis() as u64;
         self.progress.line(format!("{phase}: done in {ms} ms"));
         self.report.phases.push(PhaseTime {
             phase,
@@ -174,6 +187,52 @@ impl Ctx<'_> {
         self.report
             .problems
             .extend(problems.into_iter().map(|p| p.in_phase(phase)));
+    }
+}
+
+/// Independent work running on the runtime while the rehearsal goes on (the reference
+/// schemas while pg_restore runs, the hazards while the source is fingerprinted). Dropped
+/// unjoined (a phase stopped the line, or failed), it is aborted, never left running.
+pub(crate) struct Background<T>(tokio::task::JoinHandle<T>);
+
+impl<T: Send + 'static> Background<T> {
+    pub fn spawn(f: impl std::future::Future<Output = T> + Send + 'static) -> Self {
+        Background(tokio::spawn(f))
+    }
+
+    pub async fn join(mut self) -> T {
+        match (&mut self.0).await {
+            Ok(v) => v,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("background work of the rehearsal was cancelled: {e}"),
+        }
+    }
+}
+
+impl<T> Drop for Background<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs blocking work (a client program) so that the runtime's other tasks keep going
+/// meanwhile: on a multi-threaded runtime the worker hands its tasks over first.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// An async step that blocks its thread for long stretches (pg_restore inside), run as
+/// `blocking` does; on a single-threaded runtime it is simply awaited.
+pub(crate) async fn blocking_async<F: std::future::Future>(f: F) -> F::Output {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let h = Handle::current();
+    match h.runtime_flavor() {
+        RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| h.block_on(f)),
+        _ => f.await,
     }
 }
 
@@ -201,14 +260,25 @@ pub async fn rehearse(
         cat: LtsCatalog::load()?,
         kong: opts.kong_bin.as_deref().map(KongCli::new).transpose()?,
     };
+    // The reference schemas do not depend on the source: they load while it is restored.
+    let references = before::start_references(&ctx, tw).await;
     let restored = go!(ctx, restore::restore(&mut ctx, tw, source).await?);
     let golden = restore::golden_reference(&mut ctx, tw).await?;
     let schema = go!(ctx, judge::judge(&mut ctx, tw, golden.as_ref()).await?);
-    let mut before = before::before(&mut ctx, tw, &schema, &restored, golden.as_ref()).await?;
-    go!(
-        ctx,
-        hazards::hazards(&mut ctx, &before.client, &schema).await?
-    );
+    // Both only read the restored database (nothing writes to it before `up`): the hazards
+    // are looked for on their own connection while `before` fingerprints the source.
+    let found = hazards::start(tw.target(), &schema);
+    let mut before = before::before(
+        &mut ctx,
+        tw,
+        &schema,
+        &restored,
+        golden.as_ref(),
+        references,
+    )
+    .await?;
+    let owners = restore::owners(tw, source, &restored, &schema)?;
+    go!(ctx, hazards::hazards(&mut ctx, found, &owners).await?);
     let expect = before::expected_meta(&ctx, &before.state, golden.as_ref());
     let migrated = migrate::up_and_finish(&mut ctx, &mut before, &schema, &expect).await?;
     forecast::interrupts(&mut ctx, tw, &restored.dump).await?;

@@ -60,7 +60,9 @@ pub(crate) async fn restore(
             ctx.progress
                 .line(format!("dumping {src} (pg_dump, one snapshot)"));
             let out = dump_dir.path().join("source.dump");
-            programs::pg_dump_custom(&tw.client_tool("pg_dump")?, src, &out)?;
+            let pg_dump = tw.client_tool("pg_dump")?;
+            // A child process: the references keep loading meanwhile.
+            super::blocking(|| programs::pg_dump_custom(&pg_dump, src, &out))?;
             ctx.done("dump", t0);
             out
         }
@@ -69,13 +71,15 @@ pub(crate) async fn restore(
     let t0 = Instant::now();
     ctx.progress
         .line(format!("restoring into {}", tw.describe()));
-    let restored = crate::backup::restore_dump(
+    // pg_restore is a child process waited for in place: the runtime's other tasks (the
+    // reference schemas loading) go on meanwhile.
+    let restored = super::blocking_async(crate::backup::restore_dump(
         tw,
         &dump,
         ctx.opts.restore_jobs,
         dump_dir.path(),
         !ctx.opts.rollback.is_empty(),
-    )
+    ))
     .await?;
     ctx.report.warnings.extend(restored.grants.note());
     let dump = restored.path;
@@ -88,6 +92,22 @@ pub(crate) async fn restore(
         known_tables,
         _dump_dir: dump_dir,
     }))
+}
+
+/// Who owns each table of `schema` in the source as dumped (the restore itself leaves owners
+/// out): read from the dump the operator gave, the snapshot's archive, or the dump taken of a
+/// live source.
+pub(crate) fn owners(
+    tw: &Throwaway,
+    source: &Source,
+    restored: &Restored,
+    schema: &str,
+) -> Result<BTreeMap<String, String>> {
+    let dump = match source {
+        Source::Dump(p) | Source::Snapshot(p) => p,
+        Source::Url(_) => &restored.dump,
+    };
+    crate::backup::table_owners(tw, dump, schema)
 }
 
 /// With a real Kong, its own `bootstrap` is the golden reference: it knows the subsystems

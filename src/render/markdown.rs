@@ -99,7 +99,7 @@ pub fn write(w: &mut dyn Write, r: &Report) -> std::io::Result<()> {
         let _ = writeln!(
             s,
             "\nRuntime hazards (warnings): {}.",
-            r.runtime_hazards.len()
+            r.runtime_hazards_total.max(r.runtime_hazards.len())
         );
     }
     if !r.warnings.is_empty() {

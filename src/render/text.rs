@@ -175,7 +175,7 @@ pub fn write(w: &mut dyn Write, r: &Report, color: bool) -> std::io::Result<()> 
         let _ = writeln!(
             s,
             "\nruntime hazards ({}; warnings, `--strict` makes them failures):",
-            r.runtime_hazards.len()
+            r.runtime_hazards_total.max(r.runtime_hazards.len())
         );
         for f in &r.runtime_hazards {
             let _ = writeln!(s, "  {}", f.to_text());

@@ -4,9 +4,10 @@
 //! It knows nothing of forecasts: it only reports where it is to the `Hooks` it is given.
 //!
 //! Transactions follow Kong: each `up` SQL runs in one transaction; data steps autocommit
-//! row by row; each teardown query is its own implicit transaction; the bookkeeping
-//! statement commits separately. A crash between them therefore leaves what it would leave
-//! in production.
+//! (Kong row by row; here a batch of rows per statement, see [`DATA_STEP_BATCH`], with the
+//! rows before a failing row or an observer's cut committed as Kong would leave them); each
+//! teardown query is its own implicit transaction; the bookkeeping statement commits
+//! separately. A crash between them therefore leaves what it would leave in production.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -25,6 +26,12 @@ use crate::report::Progress;
 
 /// Marks the split between two queries Kong sends separately inside one teardown file.
 const QUERY_BOUNDARY: &str = "-- kong-rehearse: query boundary";
+
+/// Rows a data step reads per page and writes back per statement. Kong sends one
+/// autocommitted UPDATE per row; the built-in runner sends one per batch of this many rows
+/// (same rows, same values), and goes back to one per row where a batch fails, so the rows
+/// before a failing row are committed as Kong would have left them.
+pub const DATA_STEP_BATCH: usize = 500;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepLog {
@@ -165,6 +172,12 @@ pub trait Hooks: Sync {
     /// autocommitted query, or the COMMIT of the up transaction).
     fn query_done(&self, _part: &Part<'_>, _sql: &str, _commits: bool) {}
     fn part_ended(&self, _part: &Part<'_>, _ok: bool) {}
+    /// Whether the data step of `part` must send one UPDATE per row, as Kong does, instead of
+    /// one per batch of rows (for an observer that counts per-row commits). The end state is
+    /// the same either way; so is where a cut at a `row` unit leaves the table.
+    fn rows_one_by_one(&self, _part: &Part<'_>) -> bool {
+        false
+    }
 }
 
 /// No observer.
@@ -262,15 +275,36 @@ impl<'a> Tap<'a> {
         done: usize,
         total: usize,
     ) -> Result<(), StepError> {
-        if self.hooks.before_unit(&self.part, unit, done, total) == Flow::Go {
+        if !self.wants_cut(unit, done, total) {
             return Ok(());
         }
+        Err(self.cut(c, unit, done, total).await)
+    }
+
+    /// Asks the observer about unit `done` of `total`: whether it wants the connection cut
+    /// there (then [`Tap::cut`] must follow, once what came before the unit is written).
+    fn wants_cut(&self, unit: &'static str, done: usize, total: usize) -> bool {
+        self.hooks.before_unit(&self.part, unit, done, total) == Flow::Cut
+    }
+
+    /// Rows a data step writes per statement: one when the observer asks for Kong's
+    /// statements, else [`DATA_STEP_BATCH`].
+    fn batch_rows(&self) -> usize {
+        if self.hooks.rows_one_by_one(&self.part) {
+            1
+        } else {
+            DATA_STEP_BATCH
+        }
+    }
+
+    /// Cuts the connection before unit `done` of `total`; the error to report.
+    async fn cut(&self, c: &Client, unit: &'static str, done: usize, total: usize) -> StepError {
         // The server ends the session as it would on a lost socket (an open transaction
         // rolls back). The query itself fails by design, so its error is the expected one.
         let cut = c
             .batch_execute(crate::pg::sql::forecast::TERMINATE_SELF)
             .await;
-        Err(StepError {
+        StepError {
             statement: format!("(before {unit} {} of {total})", done + 1),
             error: format!(
                 "the migration connection was cut (--interrupt) before {unit} {} of {total}{}",
@@ -280,7 +314,7 @@ impl<'a> Tap<'a> {
                     Ok(()) => String::new(),
                 }
             ),
-        })
+        }
     }
 
     async fn batch(
@@ -692,43 +726,244 @@ async fn run_in_transaction(c: &Client, stmts: &[String], tap: &Tap<'_>) -> Resu
         .map_err(|e| StepError::pg("COMMIT", &e))
 }
 
-/// core/016 up_f: every route's paths through Kong's migrate_path; one autocommitted UPDATE
-/// per changed route, `updated_at` untouched.
-async fn route_paths(c: &Client, log: &mut StepLog, tap: &Tap<'_>) -> Result<(), StepError> {
-    const SELECT: &str = "SELECT id, paths FROM routes WHERE paths IS NOT NULL";
-    const UPDATE: &str = "UPDATE routes SET paths = $1 WHERE id = $2";
-    let rows = tap
-        .query(c, SELECT, &[])
-        .await
-        .map_err(|e| StepError::pg(SELECT, &e))?;
-    log.statements += 1;
-    let total = rows.len();
-    for (i, r) in rows.into_iter().enumerate() {
-        tap.unit(c, "row", i, total).await?;
-        let id: Uuid = r.get(0);
-        let paths: Vec<String> = r.get(1);
-        let mut changed = false;
-        let mut out = Vec::with_capacity(paths.len());
-        for p in &paths {
-            let (np, ch) = transforms::migrate_path_checked(p).map_err(|e| StepError {
-                statement: format!("UPDATE routes SET paths = ... WHERE id = '{id}'"),
-                error: e.to_string(),
-            })?;
-            changed |= ch;
-            out.push(np);
-        }
-        if changed {
-            tap.execute(c, UPDATE, &[&out, &id]).await.map_err(|e| {
-                StepError::pg(
-                    format!("UPDATE routes SET paths = {out:?} WHERE id = '{id}'"),
-                    &e,
-                )
-            })?;
-            log.rows_rewritten += 1;
-            log.statements += 1;
+/// A row a data step rewrites, waiting for its batch: the id, the value Kong writes back,
+/// and the quirks it shows (counted once the row is committed).
+struct Rewrite<T> {
+    id: Uuid,
+    value: T,
+    quirks: Vec<&'static str>,
+}
+
+/// How one table's rewrites are written: one row as Kong does, or a batch.
+trait RewriteSql: ToSql + Sync + Sized {
+    /// `UPDATE … SET col = $1 WHERE id = $2`.
+    const ROW: &'static str;
+    /// `UPDATE … FROM unnest($1::uuid[], $2::jsonb[])`.
+    const BATCH: &'static str;
+    /// The value as the batch's `jsonb` element.
+    fn batch_value(&self) -> serde_json::Value;
+    /// The statement an error names: the row's own UPDATE.
+    fn describe(&self, id: &Uuid) -> String;
+}
+
+impl RewriteSql for Vec<String> {
+    const ROW: &'static str = crate::pg::sql::data_steps::ROUTE_PATHS_ROW;
+    const BATCH: &'static str = crate::pg::sql::data_steps::ROUTE_PATHS_BATCH;
+    fn batch_value(&self) -> serde_json::Value {
+        serde_json::Value::from(self.clone())
+    }
+    fn describe(&self, id: &Uuid) -> String {
+        format!("UPDATE routes SET paths = {self:?} WHERE id = '{id}'")
+    }
+}
+
+impl RewriteSql for serde_json::Value {
+    const ROW: &'static str = crate::pg::sql::data_steps::PLUGIN_CONFIG_ROW;
+    const BATCH: &'static str = crate::pg::sql::data_steps::PLUGIN_CONFIGS_BATCH;
+    fn batch_value(&self) -> serde_json::Value {
+        self.clone()
+    }
+    fn describe(&self, id: &Uuid) -> String {
+        format!("UPDATE plugins SET config = '...' WHERE id = '{id}'")
+    }
+}
+
+/// The rewrites of a data step not yet sent, in row order.
+struct Pending<T: RewriteSql> {
+    rows: Vec<Rewrite<T>>,
+    batch: usize,
+}
+
+impl<T: RewriteSql> Pending<T> {
+    fn new(batch: usize) -> Self {
+        Pending {
+            rows: Vec::with_capacity(batch),
+            batch,
         }
     }
-    Ok(())
+
+    /// Queues a rewrite, writing the batch once it is full.
+    async fn push(
+        &mut self,
+        c: &Client,
+        tap: &Tap<'_>,
+        log: &mut StepLog,
+        row: Rewrite<T>,
+    ) -> Result<(), StepError> {
+        self.rows.push(row);
+        if self.rows.len() >= self.batch {
+            self.flush(c, tap, log).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is queued: one autocommitted statement for the batch; if it fails (it then
+    /// changed nothing), the same rows one autocommitted UPDATE each, as Kong sends them, so
+    /// the rows before the failing one are committed and the error names that row.
+    async fn flush(
+        &mut self,
+        c: &Client,
+        tap: &Tap<'_>,
+        log: &mut StepLog,
+    ) -> Result<(), StepError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        if self.rows.len() > 1 {
+            let ids: Vec<Uuid> = self.rows.iter().map(|r| r.id).collect();
+            let values: Vec<serde_json::Value> =
+                self.rows.iter().map(|r| r.value.batch_value()).collect();
+            let sent = tap.execute(c, T::BATCH, &[&ids, &values]).await;
+            log.statements += 1;
+            match sent {
+                Ok(_) => {
+                    for r in self.rows.drain(..) {
+                        committed(log, &r.quirks);
+                    }
+                    return Ok(());
+                }
+                Err(e) => tracing::debug!(
+                    rows = self.rows.len(),
+                    error = %describe_pg_error(&e),
+                    "batch failed; rewriting its rows one by one"
+                ),
+            }
+        }
+        for r in std::mem::take(&mut self.rows) {
+            let sent = tap.execute(c, T::ROW, &[&r.value, &r.id]).await;
+            log.statements += 1;
+            sent.map_err(|e| StepError::pg(r.value.describe(&r.id), &e))?;
+            committed(log, &r.quirks);
+        }
+        Ok(())
+    }
+}
+
+/// A rewrite is committed: count it and its quirks.
+fn committed(log: &mut StepLog, quirks: &[&'static str]) {
+    log.rows_rewritten += 1;
+    for q in quirks {
+        *log.quirks.entry(q.to_string()).or_default() += 1;
+    }
+}
+
+/// Reads a data step's rows page by page in id order (keyset: each page starts after the
+/// last id of the one before), so a step never holds more than a page.
+struct Pages<'q> {
+    first: &'static str,
+    next: &'static str,
+    /// The parameters before the keyset ones (`name = $1`).
+    lead: Vec<&'q (dyn ToSql + Sync)>,
+    last: Option<Uuid>,
+    done: bool,
+}
+
+impl<'q> Pages<'q> {
+    async fn next_page(
+        &mut self,
+        c: &Client,
+        tap: &Tap<'_>,
+        log: &mut StepLog,
+        describe: impl Fn(&str) -> String,
+    ) -> Result<Vec<tokio_postgres::Row>, StepError> {
+        if self.done {
+            return Ok(vec![]);
+        }
+        let limit = DATA_STEP_BATCH as i64;
+        let mut params = self.lead.clone();
+        let sql = match &self.last {
+            None => self.first,
+            Some(last) => {
+                params.push(last);
+                self.next
+            }
+        };
+        params.push(&limit);
+        let rows = tap
+            .query(c, sql, &params)
+            .await
+            .map_err(|e| StepError::pg(describe(sql), &e))?;
+        log.statements += 1;
+        self.done = rows.len() < DATA_STEP_BATCH;
+        self.last = rows.last().map(|r| r.get(0)).or(self.last);
+        Ok(rows)
+    }
+}
+
+/// How many rows a data step goes through (its `row` units).
+async fn count_rows(
+    c: &Client,
+    tap: &Tap<'_>,
+    log: &mut StepLog,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    describe: impl Fn(&str) -> String,
+) -> Result<usize, StepError> {
+    let rows = tap
+        .query(c, sql, params)
+        .await
+        .map_err(|e| StepError::pg(describe(sql), &e))?;
+    log.statements += 1;
+    Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as usize)
+}
+
+/// core/016 up_f: every route's paths through Kong's migrate_path; each changed route
+/// rewritten (in batches, see [`DATA_STEP_BATCH`]), `updated_at` untouched.
+async fn route_paths(c: &Client, log: &mut StepLog, tap: &Tap<'_>) -> Result<(), StepError> {
+    use crate::pg::sql::data_steps as q;
+    let same = |s: &str| s.to_string();
+    let total = count_rows(c, tap, log, q::ROUTE_PATHS_COUNT, &[], same).await?;
+    let mut pages = Pages {
+        first: q::ROUTE_PATHS_FIRST,
+        next: q::ROUTE_PATHS_NEXT,
+        lead: vec![],
+        last: None,
+        done: false,
+    };
+    let mut pending: Pending<Vec<String>> = Pending::new(tap.batch_rows());
+    let mut i = 0;
+    loop {
+        let rows = pages.next_page(c, tap, log, same).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in rows {
+            if tap.wants_cut("row", i, total) {
+                // Kong would have committed every row before this one.
+                pending.flush(c, tap, log).await?;
+                return Err(tap.cut(c, "row", i, total).await);
+            }
+            i += 1;
+            let id: Uuid = r.get(0);
+            let paths: Vec<String> = r.get(1);
+            let mut changed = false;
+            let mut out = Vec::with_capacity(paths.len());
+            for p in &paths {
+                match transforms::migrate_path_checked(p) {
+                    Ok((np, ch)) => {
+                        changed |= ch;
+                        out.push(np);
+                    }
+                    Err(e) => {
+                        pending.flush(c, tap, log).await?;
+                        return Err(StepError {
+                            statement: format!("UPDATE routes SET paths = ... WHERE id = '{id}'"),
+                            error: e.to_string(),
+                        });
+                    }
+                }
+            }
+            if changed {
+                let row = Rewrite {
+                    id,
+                    value: out,
+                    quirks: vec![],
+                };
+                pending.push(c, tap, log, row).await?;
+            }
+        }
+    }
+    pending.flush(c, tap, log).await
 }
 
 /// A plugin-config data step: `rewrite` returns the config Kong writes back, None when Kong
@@ -743,36 +978,52 @@ async fn plugin_configs(
         &serde_json::Value,
     ) -> Result<Option<serde_json::Value>, transforms::TransformError>,
 ) -> Result<(), StepError> {
-    const SELECT: &str = "SELECT id, config FROM plugins WHERE name = $1";
-    const UPDATE: &str = "UPDATE plugins SET config = $1 WHERE id = $2";
-    let rows = tap
-        .query(c, SELECT, &[&plugin])
-        .await
-        .map_err(|e| StepError::pg(SELECT.replace("$1", &format!("'{plugin}'")), &e))?;
-    log.statements += 1;
-    let total = rows.len();
-    for (i, r) in rows.into_iter().enumerate() {
-        tap.unit(c, "row", i, total).await?;
-        let id: Uuid = r.get(0);
-        let config: serde_json::Value = r.get(1);
-        let new = rewrite(&config).map_err(|e| StepError {
-            statement: format!("data step on plugins row {id} ({plugin})"),
-            error: e.to_string(),
-        })?;
-        let Some(new) = new else {
-            continue;
-        };
-        for q in transforms::quirks(&config, &new) {
-            *log.quirks.entry(q.to_string()).or_default() += 1;
+    use crate::pg::sql::data_steps as q;
+    let named = |s: &str| s.replace("$1", &format!("'{plugin}'"));
+    let total = count_rows(c, tap, log, q::PLUGIN_CONFIGS_COUNT, &[&plugin], named).await?;
+    let mut pages = Pages {
+        first: q::PLUGIN_CONFIGS_FIRST,
+        next: q::PLUGIN_CONFIGS_NEXT,
+        lead: vec![&plugin],
+        last: None,
+        done: false,
+    };
+    let mut pending: Pending<serde_json::Value> = Pending::new(tap.batch_rows());
+    let mut i = 0;
+    loop {
+        let rows = pages.next_page(c, tap, log, named).await?;
+        if rows.is_empty() {
+            break;
         }
-        tap.execute(c, UPDATE, &[&new, &id]).await.map_err(|e| {
-            StepError::pg(
-                format!("UPDATE plugins SET config = '...' WHERE id = '{id}'"),
-                &e,
-            )
-        })?;
-        log.rows_rewritten += 1;
-        log.statements += 1;
+        for r in rows {
+            if tap.wants_cut("row", i, total) {
+                pending.flush(c, tap, log).await?;
+                return Err(tap.cut(c, "row", i, total).await);
+            }
+            i += 1;
+            let id: Uuid = r.get(0);
+            let config: serde_json::Value = r.get(1);
+            let new = match rewrite(&config) {
+                Ok(new) => new,
+                Err(e) => {
+                    pending.flush(c, tap, log).await?;
+                    return Err(StepError {
+                        statement: format!("data step on plugins row {id} ({plugin})"),
+                        error: e.to_string(),
+                    });
+                }
+            };
+            let Some(new) = new else {
+                continue;
+            };
+            let quirks = transforms::quirks(&config, &new);
+            let row = Rewrite {
+                id,
+                value: new,
+                quirks,
+            };
+            pending.push(c, tap, log, row).await?;
+        }
     }
-    Ok(())
+    pending.flush(c, tap, log).await
 }

@@ -23,7 +23,7 @@ use crate::kong::transforms;
 use crate::preflight::{Entity, Finding, Severity};
 
 pub use plugin_rules::{plugin_hazards_in, plugin_rule_ids, RuleScope, PLUGIN_RULES_JSON};
-pub(crate) use priority::priority_findings_for;
+pub(crate) use priority::{priority_findings_for, PriorityCheck};
 pub use priority::{RULE_REGEX_PRIORITY_ORDER, RULE_REGEX_PRIORITY_OVERFLOW};
 pub use regex_compat::{
     atc_regex_expression, compact_engine_error, newer_regex_syntax, qmark_lt_rewrites,
@@ -176,22 +176,56 @@ pub fn route_headers_unreadable(route: &RouteRow, why: &str) -> Finding {
 /// orderings that 3.4.2 breaks. Paths are 2.8 paths; they go through
 /// [`transforms::migrate_path_checked`] first.
 pub fn route_hazards(routes: &[RouteRow]) -> Vec<Finding> {
+    let mut judge = RouteHazards::new(false);
     let mut out = vec![];
     for r in routes {
+        out.extend(judge.push(r));
+    }
+    out.extend(judge.finish().0);
+    out
+}
+
+/// [`route_hazards`] fed one route at a time, for routes read page by page: the findings about
+/// a route alone come at once, the `regex_priority` orderings (which compare routes) at the end,
+/// from the compact facts [`PriorityCheck`] keeps.
+pub struct RouteHazards {
+    priority: PriorityCheck,
+}
+
+impl RouteHazards {
+    /// `ids_unique`: no two routes pushed share an id (a database's primary key).
+    pub fn new(ids_unique: bool) -> RouteHazards {
+        RouteHazards {
+            priority: PriorityCheck::new(ids_unique),
+        }
+    }
+
+    /// The findings about this route alone (its regex paths, `path_handling`).
+    pub fn push(&mut self, r: &RouteRow) -> Vec<Finding> {
+        let mut out = vec![];
         for (i, original, p3) in r.migrated_paths() {
             out.extend(regex_path_findings(r, i, original, &p3));
         }
         out.extend(path_handling_finding(r));
+        self.priority.push(r, r.has_regex_path());
+        out
     }
-    let is_regex: Vec<bool> = routes.iter().map(RouteRow::has_regex_path).collect();
-    out.extend(priority_findings_for(routes, &is_regex));
-    out
+
+    /// The `regex_priority` findings over every route pushed, in push order, and the
+    /// mixed-version note.
+    pub fn finish(self) -> (Vec<Finding>, Option<String>) {
+        let note = mixed_version_note_of(self.priority.regex_routes());
+        (self.priority.findings(), note)
+    }
 }
 
 /// The mixed-version note for plan and report: `Some` when any route has a path that is a regex
 /// after the 3.0 migration.
 pub fn mixed_version_note(routes: &[RouteRow]) -> Option<String> {
-    let n = routes.iter().filter(|r| r.has_regex_path()).count();
+    mixed_version_note_of(routes.iter().filter(|r| r.has_regex_path()).count())
+}
+
+fn mixed_version_note_of(n: usize) -> Option<String> {
     (n > 0).then(|| {
         format!(
             "{n} route(s) have regex paths, which `kong migrations up` rewrites to `~/…` \

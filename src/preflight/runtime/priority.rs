@@ -132,14 +132,43 @@ fn priority_34(group: &Group, regex_priority: i64) -> Priority34 {
     Priority34::Exact((1u64 << 51) | plain | low)
 }
 
-struct RegexRoute<'a> {
-    route: &'a RouteRow,
+/// What a finding says about a route: all the check keeps of a route besides its [`Group`]
+/// and `regex_priority`, so that it holds compact facts, not rows.
+#[derive(Debug, Clone)]
+struct Named {
+    id: String,
+    name: Option<String>,
+    service_id: Option<String>,
+}
+
+impl Named {
+    fn of(r: &RouteRow) -> Named {
+        Named {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            service_id: r.service_id.clone(),
+        }
+    }
+
+    /// The route as findings describe it (its other fields do not appear in them).
+    fn row(&self) -> RouteRow {
+        RouteRow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            service_id: self.service_id.clone(),
+            ..RouteRow::default()
+        }
+    }
+}
+
+struct RegexRoute {
+    route: Named,
     group: Group,
     rp: i64,
     prio: Priority34,
 }
 
-impl RegexRoute<'_> {
+impl RegexRoute {
     fn id(&self) -> &str {
         &self.route.id
     }
@@ -215,23 +244,21 @@ impl Fenwick {
 /// Every route's matching-field count, overall and per id: "routes with more matching fields"
 /// of a route are those with a count above its own and at most 3 (4 and 5 overflow as well),
 /// minus those sharing its id.
-struct Weights<'a> {
+/// Routes whose ids are known to be unique (a primary key) need no per-id counts: a route's own
+/// count is never above its own weight.
+struct Weights {
     all: [usize; 6],
-    by_id: HashMap<&'a str, [usize; 6]>,
+    by_id: HashMap<String, [usize; 6]>,
+    ids_unique: bool,
 }
 
-impl<'a> Weights<'a> {
-    fn of(routes: &'a [RouteRow]) -> Weights<'a> {
-        let mut w = Weights {
-            all: [0; 6],
-            by_id: HashMap::new(),
-        };
-        for r in routes {
-            let mw = Group::of(r).match_weight() as usize;
-            w.all[mw] += 1;
-            w.by_id.entry(r.id.as_str()).or_default()[mw] += 1;
+impl Weights {
+    fn add(&mut self, r: &RouteRow, group: &Group) {
+        let mw = group.match_weight() as usize;
+        self.all[mw] += 1;
+        if !self.ids_unique {
+            self.by_id.entry(r.id.clone()).or_default()[mw] += 1;
         }
-        w
     }
 
     fn more_than(&self, weight: i64, id: &str) -> usize {
@@ -380,40 +407,77 @@ fn order_verdicts(
 /// The `regex_priority` ordering check; `is_regex[i]` says whether `routes[i]` has a regex path
 /// in 3.x. Findings come in the order of `routes`.
 pub(crate) fn priority_findings_for(routes: &[RouteRow], is_regex: &[bool]) -> Vec<Finding> {
-    let rs: Vec<RegexRoute> = routes
-        .iter()
-        .zip(is_regex)
-        .filter(|(_, is)| **is)
-        .map(|(r, _)| {
-            let group = Group::of(r);
+    let mut check = PriorityCheck::new(false);
+    for (r, is) in routes.iter().zip(is_regex) {
+        check.push(r, *is);
+    }
+    check.findings()
+}
+
+/// The `regex_priority` ordering check fed one route at a time (rows read page by page): it
+/// keeps, per regex route, its id, name, service, [`Group`] and `regex_priority`, and for the
+/// others only a count per matching-field count, never the rows.
+pub(crate) struct PriorityCheck {
+    rs: Vec<RegexRoute>,
+    weights: Weights,
+}
+
+impl PriorityCheck {
+    /// `ids_unique`: every route pushed has an id no other has (a database's primary key);
+    /// otherwise routes sharing an id are told apart as [`priority_findings_for`] does.
+    pub(crate) fn new(ids_unique: bool) -> PriorityCheck {
+        PriorityCheck {
+            rs: vec![],
+            weights: Weights {
+                all: [0; 6],
+                by_id: HashMap::new(),
+                ids_unique,
+            },
+        }
+    }
+
+    /// The next route, in the order findings should come in; `is_regex`: whether it has a
+    /// regex path in 3.x.
+    pub(crate) fn push(&mut self, r: &RouteRow, is_regex: bool) {
+        let group = Group::of(r);
+        self.weights.add(r, &group);
+        if is_regex {
             let rp = r.regex_priority.unwrap_or(0);
             let prio = priority_34(&group, rp);
-            RegexRoute {
-                route: r,
+            self.rs.push(RegexRoute {
+                route: Named::of(r),
                 group,
                 rp,
                 prio,
-            }
-        })
-        .collect();
-    let weights = Weights::of(routes);
-    let mut groups: HashMap<&Group, Vec<usize>> = HashMap::new();
-    for (i, r) in rs.iter().enumerate() {
-        groups.entry(&r.group).or_default().push(i);
-    }
-    let mut verdicts: Vec<Option<Verdict>> = (0..rs.len()).map(|_| None).collect();
-    for members in groups.values() {
-        let mut same_id: HashMap<&str, Vec<usize>> = HashMap::new();
-        for &i in members {
-            same_id.entry(rs[i].id()).or_default().push(i);
+            });
         }
-        overflow_verdicts(&rs, members, &same_id, &weights, &mut verdicts);
-        order_verdicts(&rs, members, &same_id, &mut verdicts);
     }
-    rs.iter()
-        .zip(verdicts)
-        .filter_map(|(a, v)| Some(finding(&rs, a, v?)))
-        .collect()
+
+    /// How many regex routes were pushed.
+    pub(crate) fn regex_routes(&self) -> usize {
+        self.rs.len()
+    }
+
+    pub(crate) fn findings(self) -> Vec<Finding> {
+        let PriorityCheck { rs, weights } = self;
+        let mut groups: HashMap<&Group, Vec<usize>> = HashMap::new();
+        for (i, r) in rs.iter().enumerate() {
+            groups.entry(&r.group).or_default().push(i);
+        }
+        let mut verdicts: Vec<Option<Verdict>> = (0..rs.len()).map(|_| None).collect();
+        for members in groups.values() {
+            let mut same_id: HashMap<&str, Vec<usize>> = HashMap::new();
+            for &i in members {
+                same_id.entry(rs[i].id()).or_default().push(i);
+            }
+            overflow_verdicts(&rs, members, &same_id, &weights, &mut verdicts);
+            order_verdicts(&rs, members, &same_id, &mut verdicts);
+        }
+        rs.iter()
+            .zip(verdicts)
+            .filter_map(|(a, v)| Some(finding(&rs, a, v?)))
+            .collect()
+    }
 }
 
 fn finding(rs: &[RegexRoute], a: &RegexRoute, v: Verdict) -> Finding {
@@ -437,7 +501,7 @@ fn finding(rs: &[RegexRoute], a: &RegexRoute, v: Verdict) -> Finding {
                      snis), which 2.8 always tried first"
                 ));
             }
-            a.route.finding(
+            a.route.row().finding(
                 RULE_REGEX_PRIORITY_OVERFLOW,
                 Severity::Warning,
                 Some("regex_priority".to_string()),
@@ -447,7 +511,7 @@ fn finding(rs: &[RegexRoute], a: &RegexRoute, v: Verdict) -> Finding {
                      negative, which gives this route a priority of 2^63 or more: 3.4 tries it \
                      before every route without that overflow, among them {}. Requests that \
                      match both now go to this route.",
-                    a.route.label(),
+                    a.route.row().label(),
                     a.rp,
                     parts.join("; and ")
                 ),
@@ -465,7 +529,7 @@ fn finding(rs: &[RegexRoute], a: &RegexRoute, v: Verdict) -> Finding {
             lost,
             lost_count,
             tie,
-        } => a.route.finding(
+        } => a.route.row().finding(
             RULE_REGEX_PRIORITY_ORDER,
             Severity::Warning,
             Some("regex_priority".to_string()),
@@ -475,7 +539,7 @@ fn finding(rs: &[RegexRoute], a: &RegexRoute, v: Verdict) -> Finding {
                  in 32-bit arithmetic (compat.lua lshift_uint64), where regex_priority {} \
                  overlaps other bits and {}; requests that match both can now go to the other \
                  route.",
-                a.route.label(),
+                a.route.row().label(),
                 a.rp,
                 lost_count,
                 examples(rs, &lost, lost_count),
@@ -605,7 +669,7 @@ mod tests {
                 let rp = r.regex_priority.unwrap_or(0);
                 let prio = priority_34(&group, rp);
                 RegexRoute {
-                    route: r,
+                    route: Named::of(r),
                     group,
                     rp,
                     prio,
@@ -688,7 +752,7 @@ mod tests {
     /// The reference's finding, built through the real message code so that any difference in
     /// what was found shows up as a different message.
     fn finding_like(a: &RegexRoute, kind: &'static str, detail: String) -> Finding {
-        a.route.finding(
+        a.route.row().finding(
             kind,
             Severity::Warning,
             Some("regex_priority".to_string()),
@@ -795,6 +859,29 @@ mod tests {
         }
         // The inputs do exercise both findings.
         assert!(found > 100, "{found}");
+    }
+
+    /// Routes with unique ids (a database's primary key) need no per-id counts: the check fed
+    /// one route at a time without them finds exactly what the slice check finds.
+    #[test]
+    fn unique_ids_stream_to_the_same_findings() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x0b1d);
+        for round in 0..20 {
+            let n = rng.gen_range(1..400);
+            let (mut routes, is_regex) = random_routes(&mut rng, n);
+            for (i, r) in routes.iter_mut().enumerate() {
+                r.id = format!("u{i:04}");
+            }
+            let mut check = PriorityCheck::new(true);
+            for (r, is) in routes.iter().zip(&is_regex) {
+                check.push(r, *is);
+            }
+            assert_eq!(
+                check.findings(),
+                priority_findings_for(&routes, &is_regex),
+                "round {round}"
+            );
+        }
     }
 
     #[test]

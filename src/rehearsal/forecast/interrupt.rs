@@ -141,6 +141,11 @@ impl Cutter {
 }
 
 impl Hooks for Cutter {
+    // The cut is counted in rows committed before it, as Kong's one UPDATE per row leaves
+    // them: the step being cut runs row by row.
+    fn rows_one_by_one(&self, p: &Part<'_>) -> bool {
+        p.id() == self.target
+    }
     fn part_started(&self, p: &Part<'_>) {
         let mut st = self.st();
         if st.at.is_none() && p.id() == self.target {
