@@ -375,7 +375,7 @@ async fn verify_backup_against_the_live_source_names_the_changed_row() {
     let m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(snap.join("manifest.json")).unwrap())
             .unwrap();
-    assert_eq!(m["format_version"], 2);
+    assert_eq!(m["format_version"], 3);
     assert!(m["tables"]["services"]["chunks"]["list"]
         .as_array()
         .is_some());
