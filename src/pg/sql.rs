@@ -250,6 +250,17 @@ pub mod fingerprint {
     /// The current snapshot's `xmin` horizon as rows carry it (32 bits).
     pub const XID_HORIZON: &str = "SELECT txid_snapshot_xmin(txid_current_snapshot()) % 4294967296";
 
+    /// Row count; `from` as in [`copy_ordered`].
+    pub fn count(from: &str) -> String {
+        format!("SELECT count(*) FROM {from}")
+    }
+
+    /// Lifts the server's idle-in-transaction timeout for this session, on servers that
+    /// have one (9.6 on).
+    pub const NO_IDLE_TIMEOUT: &str =
+        "SELECT set_config('idle_in_transaction_session_timeout', '0', false) \
+         FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'";
+
     /// Row count, and rows written since the horizon `$1`; `from` as in [`copy_ordered`].
     pub fn written_since(from: &str) -> String {
         format!("SELECT count(*), count(*) FILTER (WHERE {WRITTEN}) FROM {from}")
