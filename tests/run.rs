@@ -309,7 +309,7 @@ async fn the_up_phase_check_fails_when_a_28_column_is_dropped() {
     let db = fixture_db().await;
     let cat = LtsCatalog::load().unwrap();
     let mut client = db.client().await;
-    let before = verify::capture_before(&mut client, db.tw().target(), "public", None)
+    let before = verify::capture_before(&mut client, db.tw().target(), "public", None, None)
         .await
         .unwrap();
     let runner = Builtin {
