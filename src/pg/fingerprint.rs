@@ -490,19 +490,32 @@ pub struct HeldSnapshot {
 /// ends.
 pub async fn hold_snapshot(spec: &ConnSpec, snapshot: &str) -> Result<HeldSnapshot> {
     let client = spec.connect().await?;
-    let hold = async {
-        // A server that ends idle transactions would end the hold mid-upgrade.
-        client.batch_execute(sql::NO_IDLE_TIMEOUT).await?;
-        client.batch_execute(sql::BEGIN_SNAPSHOT).await?;
-        client.batch_execute(&sql::set_snapshot(snapshot)).await
-    };
-    hold.await
+    // A server that ends idle transactions would end the hold mid-upgrade.
+    client
+        .batch_execute(sql::NO_IDLE_TIMEOUT)
+        .await
         .map_err(|e| Error::db("cannot hold the \"before\" snapshot open", e))?;
+    adopt(&client, Some(snapshot)).await?;
     let id = export_snapshot(&client).await?;
     Ok(HeldSnapshot {
         _client: client,
         id,
     })
+}
+
+/// Opens a read-only snapshot transaction on `client`, adopting `snapshot` when given.
+async fn adopt(client: &Client, snapshot: Option<&str>) -> Result<()> {
+    client
+        .batch_execute(sql::BEGIN_SNAPSHOT)
+        .await
+        .map_err(|e| Error::db("cannot open a fingerprint transaction", e))?;
+    if let Some(id) = snapshot {
+        client
+            .batch_execute(&sql::set_snapshot(id))
+            .await
+            .map_err(|e| Error::db("cannot adopt the shared snapshot", e))?;
+    }
+    Ok(())
 }
 
 /// One piece of work for the fingerprint connections.
@@ -672,16 +685,7 @@ pub async fn run(
         handles.push(tokio::spawn(async move {
             let client = spec.connect().await?;
             pin_output(&client).await?;
-            client
-                .batch_execute(sql::BEGIN_SNAPSHOT)
-                .await
-                .map_err(|e| Error::db("cannot open a fingerprint transaction", e))?;
-            if let Some(id) = &snapshot {
-                client
-                    .batch_execute(&sql::set_snapshot(id))
-                    .await
-                    .map_err(|e| Error::db("cannot adopt the shared snapshot", e))?;
-            }
+            adopt(&client, snapshot.as_deref()).await?;
             let mut done = vec![];
             loop {
                 let next = queue.lock().expect("queue lock").pop_front();
