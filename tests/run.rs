@@ -239,6 +239,85 @@ async fn a_planted_trigger_that_rewrites_a_column_is_caught_by_content() {
     );
 }
 
+/// ratelimiting_metrics is a table no step of the sequence touches, so "before" only counts
+/// it and keeps its snapshot open; a write to it during the upgrade must still be compared
+/// row for row (read under that snapshot) and named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_trigger_that_writes_an_untouched_table_is_named() {
+    let db = fixture_db().await;
+    let client = db.client().await;
+    let victim = client
+        .query_one(
+            "SELECT identifier, value FROM ratelimiting_metrics ORDER BY identifier, period, period_date LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let identifier: String = victim.get(0);
+    let body =
+        format!("UPDATE ratelimiting_metrics SET value = 424242 WHERE identifier = '{identifier}'");
+    client
+        .batch_execute(&PLANT.replace("{body}", &body))
+        .await
+        .unwrap();
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 1, "{:#}", v["problems"]);
+    let p = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "content_mismatch")
+        .expect("content_mismatch");
+    let m = p["message"].as_str().unwrap();
+    assert!(m.contains("ratelimiting_metrics"), "{p:#}");
+    assert!(m.contains(&identifier), "the written row is named: {p:#}");
+    let counts = v["counts"].as_array().unwrap();
+    let rl = counts
+        .iter()
+        .find(|c| c["table"] == "ratelimiting_metrics")
+        .unwrap();
+    assert_eq!(
+        rl["before"], rl["after"],
+        "as many rows: only content tells"
+    );
+}
+
+/// TRUNCATE is not MVCC-safe: a held snapshot sees a truncated table empty. A table that was
+/// only counted and then truncated and refilled cannot be compared, and must not pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untouched_table_truncated_and_refilled_does_not_pass() {
+    let db = fixture_db().await;
+    let body = "CREATE TEMP TABLE IF NOT EXISTS keep AS SELECT * FROM ratelimiting_metrics; \
+        TRUNCATE ratelimiting_metrics; \
+        INSERT INTO ratelimiting_metrics SELECT * FROM keep";
+    db.client()
+        .await
+        .batch_execute(&PLANT.replace("{body}", body))
+        .await
+        .unwrap();
+    let (code, v) = rehearse(&db, &[]);
+    assert_eq!(code, 1, "{:#}", v["problems"]);
+    let p = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["kind"] == "content_mismatch"
+                && p["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("ratelimiting_metrics")
+        })
+        .unwrap_or_else(|| panic!("{:#}", v["problems"]));
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be compared"),
+        "{p:#}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_reference_is_caught_by_the_schema_check() {
     let db = fixture_db().await;
