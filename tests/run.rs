@@ -184,16 +184,32 @@ async fn with_the_hazard_check_skipped_the_teardown_fails_and_leaves_016_pending
 const PLANT: &str = "CREATE FUNCTION planted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body}; RETURN NULL; END $$;
 CREATE TRIGGER planted AFTER UPDATE ON routes FOR EACH STATEMENT EXECUTE FUNCTION planted();";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_planted_trigger_that_deletes_rows_is_caught_by_counts() {
-    let db = fixture_db().await;
-    let body = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions ORDER BY id LIMIT 3)";
+/// Plants a trigger running `body` after each UPDATE of routes (the data steps update them),
+/// then rehearses.
+async fn rehearse_planted(db: &TestDb, body: &str) -> (i32, Value) {
     db.client()
         .await
         .batch_execute(&PLANT.replace("{body}", body))
         .await
         .unwrap();
-    let (code, v) = rehearse(&db, &[]);
+    rehearse(db, &[])
+}
+
+/// The content_mismatch problem about `table`.
+fn content_mismatch_on<'a>(v: &'a Value, table: &str) -> &'a Value {
+    v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "content_mismatch" && p["message"].as_str().unwrap().contains(table))
+        .unwrap_or_else(|| panic!("no content_mismatch on {table}: {:#}", v["problems"]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_trigger_that_deletes_rows_is_caught_by_counts() {
+    let db = fixture_db().await;
+    let body = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions ORDER BY id LIMIT 3)";
+    let (code, v) = rehearse_planted(&db, body).await;
     assert_eq!(code, 1, "{:#}", v["problems"]);
     assert!(
         kinds(&v).contains(&"count_mismatch".to_string()),
@@ -220,23 +236,9 @@ async fn a_planted_trigger_that_deletes_rows_is_caught_by_counts() {
 async fn a_planted_trigger_that_rewrites_a_column_is_caught_by_content() {
     let db = fixture_db().await;
     let body = "UPDATE consumers SET username = 'rewritten-by-trigger' WHERE id = (SELECT id FROM consumers ORDER BY id LIMIT 1)";
-    db.client()
-        .await
-        .batch_execute(&PLANT.replace("{body}", body))
-        .await
-        .unwrap();
-    let (code, v) = rehearse(&db, &[]);
+    let (code, v) = rehearse_planted(&db, body).await;
     assert_eq!(code, 1, "{:#}", v["problems"]);
-    let p = v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["kind"] == "content_mismatch")
-        .expect("content_mismatch");
-    assert!(
-        p["message"].as_str().unwrap().contains("consumers"),
-        "{p:#}"
-    );
+    content_mismatch_on(&v, "consumers");
 }
 
 /// ratelimiting_metrics is a table no step of the sequence touches, so "before" only counts
@@ -256,20 +258,10 @@ async fn a_planted_trigger_that_writes_an_untouched_table_is_named() {
     let identifier: String = victim.get(0);
     let body =
         format!("UPDATE ratelimiting_metrics SET value = 424242 WHERE identifier = '{identifier}'");
-    client
-        .batch_execute(&PLANT.replace("{body}", &body))
-        .await
-        .unwrap();
-    let (code, v) = rehearse(&db, &[]);
+    let (code, v) = rehearse_planted(&db, &body).await;
     assert_eq!(code, 1, "{:#}", v["problems"]);
-    let p = v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["kind"] == "content_mismatch")
-        .expect("content_mismatch");
+    let p = content_mismatch_on(&v, "ratelimiting_metrics");
     let m = p["message"].as_str().unwrap();
-    assert!(m.contains("ratelimiting_metrics"), "{p:#}");
     assert!(m.contains(&identifier), "the written row is named: {p:#}");
     let counts = v["counts"].as_array().unwrap();
     let rl = counts
@@ -290,25 +282,9 @@ async fn an_untouched_table_truncated_and_refilled_does_not_pass() {
     let body = "CREATE TEMP TABLE IF NOT EXISTS keep AS SELECT * FROM ratelimiting_metrics; \
         TRUNCATE ratelimiting_metrics; \
         INSERT INTO ratelimiting_metrics SELECT * FROM keep";
-    db.client()
-        .await
-        .batch_execute(&PLANT.replace("{body}", body))
-        .await
-        .unwrap();
-    let (code, v) = rehearse(&db, &[]);
+    let (code, v) = rehearse_planted(&db, body).await;
     assert_eq!(code, 1, "{:#}", v["problems"]);
-    let p = v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| {
-            p["kind"] == "content_mismatch"
-                && p["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("ratelimiting_metrics")
-        })
-        .unwrap_or_else(|| panic!("{:#}", v["problems"]));
+    let p = content_mismatch_on(&v, "ratelimiting_metrics");
     assert!(
         p["message"]
             .as_str()
