@@ -292,6 +292,23 @@ impl LtsCatalog {
         self.not_loaded.iter().find(|s| s.name == name)
     }
 
+    /// Tables whose rows or row text the sequence may change: every table an effect names
+    /// (or copies from or to), but for the effects that leave rows as they are (a trigger,
+    /// an index, a constraint added). A table outside this set keeps its rows unless
+    /// something outside Kong's sequence writes to it.
+    pub fn tables_rows_may_change(&self) -> std::collections::BTreeSet<String> {
+        const ROWS_KEPT: &[&str] = &["create_trigger", "create_index", "add_constraint"];
+        self.subsystems
+            .iter()
+            .flat_map(|s| &s.sequence)
+            .flat_map(|st| st.effects.up.iter().chain(&st.effects.teardown))
+            .filter(|e| !ROWS_KEPT.contains(&e.op.as_str()))
+            .flat_map(|e| [&e.table, &e.from, &e.to])
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
     /// The first migration of the sequence (loaded subsystems only) whose declared effects
     /// act on this object, as `(subsystem, migration)`.
     pub fn touched_by(

@@ -473,6 +473,51 @@ pub async fn export_snapshot(tx: &impl GenericClient) -> Result<String> {
         .get(0))
 }
 
+/// A snapshot kept open while the database changes: fingerprint connections adopt it by
+/// `id` ([`run`]) for as long as this value lives, and read the rows as they were then.
+///
+/// Why it is safe to keep through an upgrade: the holding session reads nothing, so it holds
+/// no lock on any table and no migration waits on it. Reading under it stays exact for a
+/// table nothing truncated or rewrote since (both are not MVCC-safe: such a table reads
+/// empty under an older snapshot), which is why a reader compares the row count it gets
+/// with the count taken at the time.
+pub struct HeldSnapshot {
+    _client: Client,
+    pub id: String,
+}
+
+/// Keeps `snapshot` (exported by a transaction still open) readable after that transaction
+/// ends.
+pub async fn hold_snapshot(spec: &ConnSpec, snapshot: &str) -> Result<HeldSnapshot> {
+    let client = spec.connect().await?;
+    // A server that ends idle transactions would end the hold mid-upgrade.
+    client
+        .batch_execute(sql::NO_IDLE_TIMEOUT)
+        .await
+        .map_err(|e| Error::db("cannot hold the \"before\" snapshot open", e))?;
+    adopt(&client, Some(snapshot)).await?;
+    let id = export_snapshot(&client).await?;
+    Ok(HeldSnapshot {
+        _client: client,
+        id,
+    })
+}
+
+/// Opens a read-only snapshot transaction on `client`, adopting `snapshot` when given.
+async fn adopt(client: &Client, snapshot: Option<&str>) -> Result<()> {
+    client
+        .batch_execute(sql::BEGIN_SNAPSHOT)
+        .await
+        .map_err(|e| Error::db("cannot open a fingerprint transaction", e))?;
+    if let Some(id) = snapshot {
+        client
+            .batch_execute(&sql::set_snapshot(id))
+            .await
+            .map_err(|e| Error::db("cannot adopt the shared snapshot", e))?;
+    }
+    Ok(())
+}
+
 /// One piece of work for the fingerprint connections.
 #[derive(Debug, Clone)]
 pub enum Job {
@@ -483,13 +528,16 @@ pub enum Job {
         scope: Scope,
         horizon: i64,
     },
+    /// The row count of `scope`'s table, nothing hashed: its fingerprint, if ever needed, is
+    /// taken later under a [`HeldSnapshot`] of the same moment.
+    Count(Scope),
 }
 
 impl Job {
     fn pages(&self) -> i64 {
         match self {
             Job::Scan(s) => s.scope.key.pages,
-            Job::Written { scope, .. } => scope.key.pages,
+            Job::Written { scope, .. } | Job::Count(scope) => scope.key.pages,
         }
     }
 }
@@ -498,6 +546,7 @@ impl Job {
 pub enum Done {
     Scan(TableFingerprint, Vec<TableFingerprint>),
     Written(Written),
+    Count(i64),
 }
 
 /// A table's rows and how many of them were written (inserted, or updated into a new row
@@ -609,7 +658,9 @@ pub async fn fingerprint_all(
         .into_iter()
         .map(|d| match d {
             Done::Scan(fp, _) => Ok(fp),
-            Done::Written(_) => Err(Error::Internal("a scan came back as a count".into())),
+            Done::Written(_) | Done::Count(_) => {
+                Err(Error::Internal("a scan came back as a count".into()))
+            }
         })
         .collect()
 }
@@ -634,16 +685,7 @@ pub async fn run(
         handles.push(tokio::spawn(async move {
             let client = spec.connect().await?;
             pin_output(&client).await?;
-            client
-                .batch_execute(sql::BEGIN_SNAPSHOT)
-                .await
-                .map_err(|e| Error::db("cannot open a fingerprint transaction", e))?;
-            if let Some(id) = &snapshot {
-                client
-                    .batch_execute(&sql::set_snapshot(id))
-                    .await
-                    .map_err(|e| Error::db("cannot adopt the shared snapshot", e))?;
-            }
+            adopt(&client, snapshot.as_deref()).await?;
             let mut done = vec![];
             loop {
                 let next = queue.lock().expect("queue lock").pop_front();
@@ -662,6 +704,13 @@ pub async fn run(
                             rows: r.get(0),
                             written: r.get(1),
                         })
+                    }
+                    Job::Count(scope) => {
+                        let q = sql::count(&scope.table_and_filter());
+                        let r = client.query_one(&q, &[]).await.map_err(|e| {
+                            Error::db(format!("cannot count the rows of {}", scope.table), e)
+                        })?;
+                        Done::Count(r.get(0))
                     }
                 };
                 done.push((i, d));

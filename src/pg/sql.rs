@@ -231,10 +231,11 @@ pub mod fingerprint {
     }
 
     /// A row written since the horizon `$1` (a 32-bit transaction id): its `xmin` does not
-    /// precede it, in transaction-id arithmetic (modulo 2^32). Ids 0-2 are the special
-    /// frozen/bootstrap ones, older than any.
-    const WRITTEN: &str = "NOT (t.xmin::text::bigint < 3 OR \
-        ((t.xmin::text::bigint - $1) % 4294967296 + 4294967296) % 4294967296 >= 2147483648)";
+    /// precede it, in transaction-id arithmetic (modulo 2^32). `age()` does that arithmetic
+    /// against one reference per transaction, and gives the special frozen/bootstrap ids
+    /// (older than any) its maximum; it is about twice as fast per row as casting `xmin`
+    /// through text.
+    const WRITTEN: &str = "age(t.xmin) <= (SELECT age($1::bigint::text::xid))";
 
     /// Base tables of schema `$1` with a column whose type is not built in (an enum, a
     /// domain, a composite): its text can change without any row being written.
@@ -249,6 +250,17 @@ pub mod fingerprint {
 
     /// The current snapshot's `xmin` horizon as rows carry it (32 bits).
     pub const XID_HORIZON: &str = "SELECT txid_snapshot_xmin(txid_current_snapshot()) % 4294967296";
+
+    /// Row count; `from` as in [`copy_ordered`].
+    pub fn count(from: &str) -> String {
+        format!("SELECT count(*) FROM {from}")
+    }
+
+    /// Lifts the server's idle-in-transaction timeout for this session, on servers that
+    /// have one (9.6 on).
+    pub const NO_IDLE_TIMEOUT: &str =
+        "SELECT set_config('idle_in_transaction_session_timeout', '0', false) \
+         FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'";
 
     /// Row count, and rows written since the horizon `$1`; `from` as in [`copy_ordered`].
     pub fn written_since(from: &str) -> String {
@@ -469,19 +481,6 @@ pub mod data_steps {
     pub const PLUGIN_CONFIGS_BATCH: &str = "UPDATE plugins p SET config = v.config
       FROM unnest($1::uuid[], $2::jsonb[]) AS v(id, config)
      WHERE p.id = v.id";
-
-    /// Pre-flight pages of the routes with paths, for the data hazards (unqualified, as
-    /// Kong's step reads them): the first page (`$1` size) or the one after id `$1` (`$2`).
-    pub const HAZARD_ROUTES_FIRST: &str =
-        "SELECT id, name, paths FROM routes WHERE paths IS NOT NULL ORDER BY id LIMIT $1";
-    pub const HAZARD_ROUTES_NEXT: &str = "SELECT id, name, paths FROM routes \
-         WHERE paths IS NOT NULL AND id > $1 ORDER BY id LIMIT $2";
-    /// Pre-flight pages of the plugins whose config Kong's data steps rewrite.
-    pub const HAZARD_PLUGINS_FIRST: &str = "SELECT id, name, config FROM plugins \
-         WHERE name IN ('pre-function', 'post-function', 'http-log') ORDER BY id LIMIT $1";
-    pub const HAZARD_PLUGINS_NEXT: &str = "SELECT id, name, config FROM plugins \
-         WHERE name IN ('pre-function', 'post-function', 'http-log') AND id > $1 \
-         ORDER BY id LIMIT $2";
 
     /// Pages of `schema.routes` as the runtime-hazard check reads them.
     pub fn runtime_routes(schema: &str, first: bool) -> String {

@@ -103,8 +103,97 @@ impl Hazards {
     }
 }
 
-pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
-    use crate::pg::sql::data_steps as q;
+/// The data hazards that judge one row at a time, fed by the same page-by-page reads of
+/// routes and plugins as the runtime check: each table is read once for both.
+struct RowRules {
+    undecodable: Hazards,
+    doubled: Hazards,
+    raising: Hazards,
+}
+
+impl RowRules {
+    fn new() -> Self {
+        RowRules {
+            undecodable: Hazards::new(),
+            doubled: Hazards::new(),
+            raising: Hazards::new(),
+        }
+    }
+
+    fn route(&mut self, id: &Uuid, name: Option<&str>, paths: &[String]) {
+        let route = match name {
+            Some(n) => format!("route {id} ({n})"),
+            None => format!("route {id}"),
+        };
+        for p in paths {
+            match transforms::migrate_path_checked(p) {
+                Err(e) => self.undecodable.push(
+                    Problem::new(
+                        Kind::Hazard,
+                        format!("{route}: path `{}` cannot be converted by 3.0's path migration: {e}", p.escape_debug()),
+                    )
+                    .subsystem("core")
+                    .migration("016_280_to_300")
+                    .object(format!("routes {id}"))
+                    .fix("Rewrite the path in 2.8 so it decodes to valid UTF-8 (or drop the percent-encoding), then upgrade."),
+                ),
+                Ok((np, _)) if np.starts_with("~~") => self.doubled.push(
+                    Problem::new(
+                        Kind::Hazard,
+                        format!(
+                            "{route}: path `{p}` already starts with `~` and contains regex \
+                             characters; 3.0's path migration prefixes it again (`{np}`), and the \
+                             route stops matching"
+                        ),
+                    )
+                    .subsystem("core")
+                    .migration("016_280_to_300")
+                    .object(format!("routes {id}"))
+                    .fix("Remove the leading `~` in 2.8 before upgrading (2.8.0/2.8.1 do not understand it anyway); 3.0 adds it back."),
+                ),
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Only the plugins whose config Kong's 3.0 data steps rewrite are judged.
+    fn plugin(&mut self, id: &Uuid, name: &str, config: &serde_json::Value) {
+        let result = match name {
+            "http-log" => transforms::http_log_headers_checked(config).map(|_| ()),
+            "pre-function" | "post-function" => transforms::pre_post_function_up_checked(config)
+                .and_then(|c| transforms::pre_post_function_teardown_checked(&c))
+                .map(|_| ()),
+            _ => return,
+        };
+        if let Err(e) = result {
+            self.raising.push(
+                Problem::new(
+                    Kind::Hazard,
+                    format!("plugin {id} ({name}): Kong's 3.0 data migration raises an error on its config: {e}"),
+                )
+                .subsystem(name)
+                .migration("001_280_to_300")
+                .object(format!("plugins {id}"))
+                .fix("Fix the plugin's config through the 2.8 Admin API (a value of the type its schema expects) before upgrading; otherwise the migration stops half-way."),
+            );
+        }
+    }
+
+    fn into_problems(self, out: &mut Vec<Problem>) {
+        self.undecodable
+            .into_problems(out, "route paths that cannot be converted");
+        self.doubled
+            .into_problems(out, "route paths prefixed twice");
+        self.raising.into_problems(
+            out,
+            "plugin configs Kong's data migration raises an error on",
+        );
+    }
+}
+
+/// The data hazards (rows the migration chokes on or corrupts) and the runtime hazards of
+/// `schema`, reading routes and plugins once each, through `c`.
+pub async fn find(c: &impl GenericClient, schema: &str) -> Result<(Vec<Problem>, Runtime)> {
     let mut out = vec![];
     for r in c
         .query(TIED_TARGETS, &[])
@@ -132,78 +221,10 @@ pub async fn find(c: &impl GenericClient) -> Result<Vec<Problem>> {
             )),
         );
     }
-
-    let mut undecodable = Hazards::new();
-    let mut doubled = Hazards::new();
-    for_each_row(c, q::HAZARD_ROUTES_FIRST, q::HAZARD_ROUTES_NEXT, "cannot read routes", |r| {
-        let (id, name, paths): (Uuid, Option<String>, Vec<String>) = (r.get(0), r.get(1), r.get(2));
-        let route = match &name {
-            Some(n) => format!("route {id} ({n})"),
-            None => format!("route {id}"),
-        };
-        for p in &paths {
-            match transforms::migrate_path_checked(p) {
-                Err(e) => undecodable.push(
-                    Problem::new(
-                        Kind::Hazard,
-                        format!("{route}: path `{}` cannot be converted by 3.0's path migration: {e}", p.escape_debug()),
-                    )
-                    .subsystem("core")
-                    .migration("016_280_to_300")
-                    .object(format!("routes {id}"))
-                    .fix("Rewrite the path in 2.8 so it decodes to valid UTF-8 (or drop the percent-encoding), then upgrade."),
-                ),
-                Ok((np, _)) if np.starts_with("~~") => doubled.push(
-                    Problem::new(
-                        Kind::Hazard,
-                        format!(
-                            "{route}: path `{p}` already starts with `~` and contains regex \
-                             characters; 3.0's path migration prefixes it again (`{np}`), and the \
-                             route stops matching"
-                        ),
-                    )
-                    .subsystem("core")
-                    .migration("016_280_to_300")
-                    .object(format!("routes {id}"))
-                    .fix("Remove the leading `~` in 2.8 before upgrading (2.8.0/2.8.1 do not understand it anyway); 3.0 adds it back."),
-                ),
-                Ok(_) => {}
-            }
-        }
-    })
-    .await?;
-    undecodable.into_problems(&mut out, "route paths that cannot be converted");
-    doubled.into_problems(&mut out, "route paths prefixed twice");
-
-    let mut raising = Hazards::new();
-    for_each_row(c, q::HAZARD_PLUGINS_FIRST, q::HAZARD_PLUGINS_NEXT, "cannot read plugins", |r| {
-        let (id, name, config): (Uuid, String, serde_json::Value) = (r.get(0), r.get(1), r.get(2));
-        let result = if name == "http-log" {
-            transforms::http_log_headers_checked(&config).map(|_| ())
-        } else {
-            transforms::pre_post_function_up_checked(&config)
-                .and_then(|c| transforms::pre_post_function_teardown_checked(&c))
-                .map(|_| ())
-        };
-        if let Err(e) = result {
-            raising.push(
-                Problem::new(
-                    Kind::Hazard,
-                    format!("plugin {id} ({name}): Kong's 3.0 data migration raises an error on its config: {e}"),
-                )
-                .subsystem(&name)
-                .migration("001_280_to_300")
-                .object(format!("plugins {id}"))
-                .fix("Fix the plugin's config through the 2.8 Admin API (a value of the type its schema expects) before upgrading; otherwise the migration stops half-way."),
-            );
-        }
-    })
-    .await?;
-    raising.into_problems(
-        &mut out,
-        "plugin configs Kong's data migration raises an error on",
-    );
-    Ok(out)
+    let mut rules = RowRules::new();
+    let rt = scan(c, schema, Some(&mut rules)).await?;
+    rules.into_problems(&mut out);
+    Ok((out, rt))
 }
 
 /// What migrates cleanly but breaks or changes behaviour on Kong 3.4: route regexes the
@@ -292,6 +313,16 @@ impl Bounded {
 /// inside the caller's read-only snapshot, so the hazards describe the same database state as
 /// every other read of the command.
 pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
+    scan(c, schema, None).await
+}
+
+/// The one read of routes and plugins behind [`runtime`] and [`find`]: each row goes to the
+/// runtime rules and, when given, to the data-hazard `rules`.
+async fn scan(
+    c: &impl GenericClient,
+    schema: &str,
+    mut rules: Option<&mut RowRules>,
+) -> Result<Runtime> {
     use crate::pg::sql::data_steps as q;
     use crate::preflight::runtime::{self as rh, PluginRow, RouteHazards, RouteRow};
     let mut unreadable = Bounded::new();
@@ -324,6 +355,9 @@ pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
                 Some(Ok(h)) => route.headers = h,
                 Some(Err(why)) => unreadable.extend([rh::route_headers_unreadable(&route, &why)]),
             }
+            if let (Some(rules), Some(paths)) = (rules.as_deref_mut(), &route.paths) {
+                rules.route(&id, route.name.as_deref(), paths);
+            }
             found.extend(judge.push(&route));
         },
     )
@@ -345,6 +379,9 @@ pub async fn runtime(c: &impl GenericClient, schema: &str) -> Result<Runtime> {
                 service_id: r.get(4),
                 consumer_id: r.get(5),
             };
+            if let Some(rules) = rules.as_deref_mut() {
+                rules.plugin(&id, &p.name, &p.config);
+            }
             found.extend(rh::plugin_hazards(std::slice::from_ref(&p)));
         },
     )

@@ -134,6 +134,8 @@ async fn verify_finish(
         meta,
     )
     .await?;
+    // Nothing reads the "before" snapshot after the end state is checked.
+    cap.state.held = None;
     ctx.problems("verify_finish", fin.problems);
     ctx.report.warnings.extend(fin.warnings);
     ctx.report.counts = fin.counts;

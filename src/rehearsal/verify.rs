@@ -47,6 +47,10 @@ pub struct TableState {
     /// Taken from a snapshot manifest (the source's record), not read from the restore.
     #[serde(skip)]
     pub recorded: bool,
+    /// Only counted: no step of the sequence touches the table, so its fingerprint is taken
+    /// only if a row of it turns out written, under [`Before::held`].
+    #[serde(skip)]
+    pub deferred: bool,
 }
 
 /// The database right before migrating (on the throwaway copy), in one snapshot. Nothing
@@ -71,6 +75,9 @@ pub struct Before {
     pub xid_horizon: i64,
     /// The throwaway, for the checks' own fingerprint connections.
     pub target: ConnSpec,
+    /// The "before" snapshot itself, kept readable through the upgrade while some table is
+    /// `deferred`; released once the end state is checked.
+    pub held: Option<fingerprint::HeldSnapshot>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,6 +136,8 @@ enum Slot {
     TargetsKept,
     TagsExpected,
     Without(String),
+    /// Counted only (`TableState::deferred`).
+    Counted(String),
 }
 
 /// The fingerprints a rule needs of table `name` besides its own, as `Also`s of its scan.
@@ -171,7 +180,10 @@ fn derived(name: &str, t: &catalog::Table, schema: &str, cat: &Catalog) -> Vec<(
 const TAGS_COMPARED: [&str; 3] = ["entity_id", "entity_name", "tags"];
 
 /// `known`: per-table fingerprints already recorded for exactly this data (a snapshot
-/// manifest, format 2 on); those tables are not read again. Everything else is
+/// manifest, format 2 on); those tables are not read again. `rows_may_change`: with it,
+/// every other table (no step of the sequence changes its rows) is only counted now when
+/// its rows' text cannot change unwritten (see `fingerprint::Written`), and the snapshot is
+/// held so that one found written after the upgrade can still be read as it was. Everything else is
 /// fingerprinted over several connections to `target` sharing this snapshot, each table in
 /// one pass with the fingerprints its rule needs, while the rewritten columns stream to
 /// disk on this one.
@@ -180,10 +192,15 @@ pub async fn capture_before(
     target: &ConnSpec,
     schema: &str,
     known: Option<&BTreeMap<String, TableEntry>>,
+    rows_may_change: Option<&BTreeSet<String>>,
 ) -> Result<Before> {
     let tx = crate::pg::conn::read_only_snapshot(client).await?;
     let catalog = catalog::read(&tx, schema).await?;
     let keys = fingerprint::table_keys(&tx, schema).await?;
+    let opaque = match rows_may_change {
+        None => BTreeSet::new(),
+        Some(_) => fingerprint::tables_with_opaque_types(&tx, schema).await?,
+    };
     let key = |t: &str| keys.get(t).cloned().unwrap_or_default();
     let mut tables = BTreeMap::new();
     // Per job: what its own fingerprint is for (None: only its `Also`s count), then theirs.
@@ -197,6 +214,21 @@ pub async fn capture_before(
                 .then(|| (e.rows, e.checksum.clone(), chunks))
         });
         let derived = derived(name, t, schema, &catalog);
+        if recorded.is_none()
+            && derived.is_empty()
+            && rows_may_change.is_some_and(|t| !t.contains(name))
+            && !opaque.contains(name)
+        {
+            jobs.push(Job::Count(scope(
+                schema,
+                name,
+                columns,
+                String::new(),
+                key(name),
+            )));
+            slots.push((Some(Slot::Counted(name.clone())), vec![]));
+            continue;
+        }
         let fused = recorded.is_none() && !key(name).columns.is_empty();
         if let Some((rows, checksum, chunks)) = recorded {
             tables.insert(
@@ -207,6 +239,7 @@ pub async fn capture_before(
                     columns: columns.clone(),
                     chunks,
                     recorded: true,
+                    deferred: false,
                 },
             );
         }
@@ -241,6 +274,11 @@ pub async fn capture_before(
         .map_err(|e| Error::db("cannot read schema_meta", e))?;
     let xid_horizon = fingerprint::xid_horizon(&tx).await?;
     let snapshot = fingerprint::export_snapshot(&tx).await?;
+    let held = if jobs.iter().any(|j| matches!(j, Job::Count(_))) {
+        Some(fingerprint::hold_snapshot(target, &snapshot).await?)
+    } else {
+        None
+    };
     let (done, rewritten) = tokio::join!(
         fingerprint::run(target, Some(&snapshot), jobs, fingerprint::DEFAULT_WORKERS),
         Rewritten::capture(&tx, schema, &catalog)
@@ -257,19 +295,42 @@ pub async fn capture_before(
     };
     let (mut targets_kept, mut tags_expected) = (empty("targets"), empty("tags"));
     let mut without_rewritten = BTreeMap::new();
+    let columns_of = |name: &str| -> Vec<String> {
+        catalog.tables[name]
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    };
     for ((main, also_slots), d) in slots.into_iter().zip(done) {
-        let Done::Scan(fp, also) = d else {
-            return Err(Error::Internal("a scan came back as a count".into()));
+        let (fp, also, main) = match (d, main) {
+            (Done::Count(rows), Some(Slot::Counted(name))) => {
+                let columns = columns_of(&name);
+                tables.insert(
+                    name,
+                    TableState {
+                        rows,
+                        checksum: String::new(),
+                        columns,
+                        chunks: Chunks::default(),
+                        recorded: false,
+                        deferred: true,
+                    },
+                );
+                continue;
+            }
+            (Done::Scan(fp, also), main) => (fp, also, main),
+            _ => {
+                return Err(Error::Internal(
+                    "a fingerprint job came back as another".into(),
+                ))
+            }
         };
         let own = main.map(|s| (s, fp));
         for (slot, fp) in own.into_iter().chain(also_slots.into_iter().zip(also)) {
             match slot {
                 Slot::Table(name) => {
-                    let columns = catalog.tables[&name]
-                        .columns
-                        .iter()
-                        .map(|c| c.name.clone())
-                        .collect();
+                    let columns = columns_of(&name);
                     tables.insert(
                         name,
                         TableState {
@@ -278,6 +339,7 @@ pub async fn capture_before(
                             columns,
                             chunks: fp.chunks,
                             recorded: false,
+                            deferred: false,
                         },
                     );
                 }
@@ -285,6 +347,9 @@ pub async fn capture_before(
                 Slot::TagsExpected => tags_expected = fp,
                 Slot::Without(name) => {
                     without_rewritten.insert(name, fp);
+                }
+                Slot::Counted(_) => {
+                    return Err(Error::Internal("a counted table came back hashed".into()))
                 }
             }
         }
@@ -300,6 +365,7 @@ pub async fn capture_before(
         keys,
         xid_horizon,
         target: target.clone(),
+        held,
     })
 }
 
@@ -753,6 +819,12 @@ enum Pending {
         rule: Option<String>,
         /// The "before" side came from a snapshot manifest, not from this database.
         recorded: bool,
+        /// Only counted before (`TableState::deferred`): `want` holds the count alone until
+        /// the table is read under the held snapshot.
+        deferred: bool,
+        /// Read under the held snapshot, it no longer showed its rows: truncated or
+        /// rewritten since, so its contents cannot be compared.
+        unreadable: bool,
     },
     /// A table the sequence creates, empty or a copy of `from`.
     Created {
@@ -848,6 +920,8 @@ async fn contents_after_finish(
             want,
             rule,
             recorded: st.recorded,
+            deferred: st.deferred,
+            unreadable: false,
         });
     }
     for (name, from) in [
@@ -924,6 +998,7 @@ async fn contents_after_finish(
                 }
                 got.push((None, Some(w)));
             }
+            Done::Count(_) => return Err(Error::Internal("the end state was only counted".into())),
         }
     }
     let rescans = again
@@ -941,6 +1016,51 @@ async fn contents_after_finish(
     {
         if let Done::Scan(fp, _) = d {
             got[*i].0 = Some(fp);
+        }
+    }
+    // A table only counted before, that must now be compared row for row: read as it was,
+    // under the held "before" snapshot, over the same scope.
+    let resolve: Vec<usize> = pending
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| matches!(p, Pending::Kept { deferred: true, .. }) && got[*i].0.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    if !resolve.is_empty() {
+        let held = before.held.as_ref().ok_or_else(|| {
+            Error::Internal("a table was only counted, and the snapshot was not held".into())
+        })?;
+        let (mut readable, mut jobs) = (vec![], vec![]);
+        for &i in &resolve {
+            if has_columns(now, &scopes[i].table, &scopes[i].columns) {
+                readable.push(i);
+                jobs.push(Job::Scan(Scan {
+                    scope: scopes[i].clone(),
+                    also: vec![],
+                }));
+            } else if let Pending::Kept { unreadable, .. } = &mut pending[i] {
+                // The held snapshot reads through today's catalog: a column gone is gone.
+                *unreadable = true;
+            }
+        }
+        let fps = fingerprint::run(&before.target, Some(&held.id), jobs, workers).await?;
+        for (&i, d) in readable.iter().zip(fps) {
+            if let (
+                Done::Scan(fp, _),
+                Pending::Kept {
+                    want,
+                    before_rows,
+                    unreadable,
+                    ..
+                },
+            ) = (d, &mut pending[i])
+            {
+                if fp.rows == *before_rows {
+                    *want = Expected::of(&fp);
+                } else {
+                    *unreadable = true;
+                }
+            }
         }
     }
 
@@ -969,8 +1089,34 @@ async fn contents_after_finish(
                 before_rows,
                 want,
                 rule,
+                unreadable,
                 ..
             } => {
+                if let (true, Some(got)) = (unreadable, &fp) {
+                    counts.push(CountRow {
+                        table: name.clone(),
+                        before: Some(before_rows),
+                        after: Some(got.rows),
+                        expected: Some(want.rows),
+                        rule,
+                        ok: false,
+                    });
+                    let written = written_keys().await?;
+                    problems.push(
+                        Problem::new(
+                            Kind::ContentMismatch,
+                            format!(
+                                "table {name}: rows were written during the upgrade, and no step of \
+                                 the LTS sequence writes to it; it was also truncated, rewritten or \
+                                 lost a column since the \"before\" snapshot, so its contents \
+                                 cannot be compared row for row{written}"
+                            ),
+                        )
+                        .object(format!("table {name}"))
+                        .fix("Something wrote to this table during the upgrade: look for triggers, rules or event triggers in the source, and for anything else connected to the database during the rehearsal."),
+                    );
+                    continue;
+                }
                 let Some(got) = fp else {
                     // Untouched since "before", and as many rows: the same rows.
                     counts.push(CountRow {
