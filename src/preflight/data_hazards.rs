@@ -328,6 +328,7 @@ async fn scan(
     let mut unreadable = Bounded::new();
     let mut found = Bounded::new();
     let mut judge = RouteHazards::new(true);
+    let t0 = std::time::Instant::now();
     for_each_row(
         c,
         &q::runtime_routes(schema, true),
@@ -362,8 +363,10 @@ async fn scan(
         },
     )
     .await?;
+    let t1 = std::time::Instant::now();
     let (priority, mixed_version) = judge.finish();
     found.extend(priority);
+    let t2 = std::time::Instant::now();
     for_each_row(
         c,
         &q::runtime_plugins(schema, true),
@@ -386,6 +389,12 @@ async fn scan(
         },
     )
     .await?;
+    tracing::debug!(
+        routes_ms = (t1 - t0).as_millis() as u64,
+        priority_ms = (t2 - t1).as_millis() as u64,
+        plugins_ms = t2.elapsed().as_millis() as u64,
+        "routes and plugins judged"
+    );
     let mut findings = unreadable.kept;
     findings.extend(found.kept);
     let mut counts = unreadable.counts;

@@ -69,9 +69,7 @@ pub fn route_regex_check(path_3x: &str) -> Result<String, String> {
             "{path_3x:?} is not a regex path in Kong 3.x (no leading `~`): it is matched as a plain prefix"
         ));
     };
-    if let Err(e) = regex::Regex::new(&expr) {
-        return Err(e.to_string());
-    }
+    compiles(&expr)?;
     if let Some(why) = newer_regex_syntax(&expr) {
         return Err(format!(
             "regex parse error: {why}, which this tool's regex crate accepts but Kong 3.4.2's \
@@ -79,6 +77,33 @@ pub fn route_regex_check(path_3x: &str) -> Result<String, String> {
         ));
     }
     Ok(expr)
+}
+
+/// How many compiled-or-not answers [`compiles`] remembers per thread before it starts over:
+/// enough for the distinct regexes of any real route table, few enough to keep memory flat.
+const COMPILE_MEMO: usize = 4096;
+
+/// Whether `expr` compiles with the regex crate, and the engine's error when not. Compiling
+/// costs a few hundred microseconds; route tables repeat the same few regexes over thousands
+/// of routes, so each distinct expression is compiled once.
+fn compiles(expr: &str) -> Result<(), String> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static MEMO: RefCell<HashMap<String, Result<(), String>>> = RefCell::new(HashMap::new());
+    }
+    MEMO.with(|m| {
+        if let Some(r) = m.borrow().get(expr) {
+            return r.clone();
+        }
+        let r = regex::Regex::new(expr).map(drop).map_err(|e| e.to_string());
+        let mut m = m.borrow_mut();
+        if m.len() >= COMPILE_MEMO {
+            m.clear();
+        }
+        m.insert(expr.to_string(), r.clone());
+        r
+    })
 }
 
 /// A path or regex for a message: as written, only control characters escaped.
@@ -549,6 +574,21 @@ mod tests {
         assert_eq!(qmark_lt_rewrites(r"/(?<id>x)"), Vec::<usize>::new());
         assert_eq!(qmark_lt_rewrites(r"/\(?<x"), vec![3]);
         assert_eq!(qmark_lt_rewrites(r"/[(?<]"), vec![3]);
+    }
+
+    #[test]
+    fn remembered_answers_are_the_compilers_answers() {
+        // Asked again, and again after the memo has started over, the answer is the same.
+        for round in 0..2 {
+            assert!(route_regex_check("~/users/\\d+").is_ok(), "round {round}");
+            let e = route_regex_check("~/(?=look)ahead").unwrap_err();
+            assert!(e.contains("look-around"), "round {round}: {e}");
+            for i in 0..=COMPILE_MEMO {
+                assert!(compiles(&format!("^/r{i}/[0-9]+")).is_ok());
+            }
+        }
+        assert!(compiles("^/(unclosed").is_err());
+        assert!(compiles("^/(unclosed").is_err());
     }
 
     #[test]
