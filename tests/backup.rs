@@ -9,28 +9,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::{bin, conninfo, fixture_db, run_json, TestDb};
+use common::{bin, conninfo, fixture_db, kinds, run_json, snapshot_of, TestDb};
 use serde_json::Value;
-
-fn kinds(v: &Value) -> Vec<String> {
-    v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["kind"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn snapshot(db: &TestDb, out: &Path) {
-    let (code, v) = run_json(&[
-        "snapshot",
-        "--source",
-        &conninfo(db.tw().target()),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{v:#}");
-}
 
 fn custom_dump(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("k.dump");
@@ -67,7 +47,7 @@ async fn a_snapshot_taken_under_concurrent_writes_matches_its_restore_exactly() 
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    snapshot(&db, &snap);
+    snapshot_of(&db, &snap);
     stop.store(true, Ordering::Relaxed);
     let writes = writer.await.unwrap();
     assert!(writes > 5, "the writer really ran concurrently ({writes})");
@@ -101,7 +81,7 @@ async fn everything_a_snapshot_writes_is_private() {
     let db = fixture_db().await;
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
-    snapshot(&db, &snap);
+    snapshot_of(&db, &snap);
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&snap), 0o700);
     assert_eq!(mode(&snap.join("dump")), 0o700);
@@ -134,7 +114,7 @@ async fn a_flipped_byte_and_a_missing_file_are_found_by_the_manifest() {
     let db = fixture_db().await;
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
-    snapshot(&db, &snap);
+    snapshot_of(&db, &snap);
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(snap.join("manifest.json")).unwrap())
             .unwrap();
@@ -179,7 +159,7 @@ async fn a_row_changed_in_the_source_is_found_with_against() {
     let db = fixture_db().await;
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
-    snapshot(&db, &snap);
+    snapshot_of(&db, &snap);
     db.client()
         .await
         .batch_execute("UPDATE services SET host = 'moved.example' WHERE name = 'svc-0'")

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{bin, conninfo, fixture_db, run_json, TestDb};
+use common::{bin, conninfo, fixture_db, run_json, snapshot_of, TestDb};
 
 #[test]
 fn a_report_that_cannot_be_written_is_an_environment_error_not_a_pass() {
@@ -122,14 +122,7 @@ async fn verify_backup_checks_the_manifests_catalog_sha256() {
     let db = fixture_db().await;
     let d = tempfile::tempdir().unwrap();
     let snap = d.path().join("snap");
-    let (code, v) = run_json(&[
-        "snapshot",
-        "--source",
-        &conninfo(db.tw().target()),
-        "--out",
-        snap.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{v:#}");
+    snapshot_of(&db, &snap);
     let (code, v) = run_json(&["verify-backup", snap.to_str().unwrap()]);
     assert_eq!(code, 0, "{:#}", v["problems"]);
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{bin, conninfo, fixture_db, TestDb};
+use common::{bin, conninfo, fixture_db, kinds, TestDb};
 use serde_json::Value;
 
 /// Runs the binary with `--format json`, with `env` set (and KONG_PLUGINS cleared unless
@@ -28,15 +28,6 @@ fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
         )
     });
     (out.status.code().unwrap(), v)
-}
-
-fn kinds(v: &Value) -> Vec<String> {
-    v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["kind"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn subsystem<'a>(v: &'a Value, name: &str) -> &'a Value {

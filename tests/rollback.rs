@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{conninfo, fixture_db, run_json, TestDb};
+use common::{conninfo, fixture_db, run_json, snapshot_of, TestDb};
 use kong_rehearse::kong::lts::LtsCatalog;
 use kong_rehearse::kong::runner::builtin::Builtin;
 use kong_rehearse::report::Progress;
@@ -145,14 +145,7 @@ async fn a_database_rolled_back_by_recreating_matches_its_pre_upgrade_manifest()
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
     let url = conninfo(db.tw().target());
-    let (code, _) = run_json(&[
-        "snapshot",
-        "--source",
-        &url,
-        "--out",
-        snap.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0);
+    snapshot_of(&db, &snap);
     upgrade_in_place(&db).await;
     let manifest = snap.join("manifest.json");
     let (code, v) = run_json(&[

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{bin, conninfo, fixture_db, repo_file, run_json, TestDb};
+use common::{bin, conninfo, fixture_db, kinds, repo_file, run_json, TestDb};
 use serde_json::Value;
 
 fn rehearse(db: &TestDb, extra: &[&str]) -> (i32, Value) {
@@ -13,15 +13,6 @@ fn rehearse(db: &TestDb, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["run", "--source", src.as_str()];
     args.extend_from_slice(extra);
     run_json(&args)
-}
-
-fn kinds(v: &Value) -> Vec<String> {
-    v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["kind"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn assert_demo_passes(scale: &str) {

@@ -196,9 +196,12 @@ pub fn pg_restore_read_through(pg_restore: &Path, dump: &Path) -> Option<String>
 /// `pg_restore --list` of an archive: its table of contents, owners included (pg_dump records
 /// them in every archive, whatever `--no-owner` it was given).
 pub fn archive_list(pg_restore: &Path, dump: &Path) -> Result<String> {
-    let out = Command::new(pg_restore)
-        .arg("--list")
-        .arg(dump)
+    read_archive(pg_restore, Command::new(pg_restore).arg("--list").arg(dump))
+}
+
+/// The stdout of `cmd`, a pg_restore that reads an archive without a database.
+fn read_archive(pg_restore: &Path, cmd: &mut Command) -> Result<String> {
+    let out = cmd
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::io("cannot run", pg_restore, e))?;
@@ -218,22 +221,6 @@ pub fn archive_list(pg_restore: &Path, dump: &Path) -> Result<String> {
 /// read from the archive alone (`--list`, then `--use-list` of those entries to `--file=-`),
 /// without a database. Empty when the archive has none.
 pub fn acl_statements(pg_restore: &Path, dump: &Path) -> Result<String> {
-    let run = |cmd: &mut Command| -> Result<String> {
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::io("cannot run", pg_restore, e))?;
-        if !out.status.success() {
-            return Err(Error::ExternalTool {
-                tool: pg_restore.display().to_string(),
-                status: out.status.to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                fix: "check that the file is a complete pg_dump custom or directory archive \
-                      (`pg_restore --list FILE`)",
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    };
     let list = archive_list(pg_restore, dump)?;
     // `ID; oid oid ACL schema kind name owner` and `… DEFAULT ACL …`: the description starts
     // after the two oids.
@@ -254,11 +241,14 @@ pub fn acl_statements(pg_restore: &Path, dump: &Path) -> Result<String> {
     let list_file = dir.path().join("acl.list");
     std::fs::write(&list_file, acl)
         .map_err(|e| Error::io("cannot write the restore list", &list_file, e))?;
-    run(Command::new(pg_restore)
-        .arg(format!("--use-list={}", list_file.display()))
-        .arg("--no-owner")
-        .arg("--file=-")
-        .arg(dump))
+    read_archive(
+        pg_restore,
+        Command::new(pg_restore)
+            .arg(format!("--use-list={}", list_file.display()))
+            .arg("--no-owner")
+            .arg("--file=-")
+            .arg(dump),
+    )
 }
 
 /// A PostgreSQL client program exited with a failure: its stderr names the cause.

@@ -13,7 +13,7 @@ use crate::kong::release::embedded_text;
 use crate::kong::schema_meta::{self, Record, Row};
 use crate::pg::catalog::{self, Catalog, Change};
 use crate::pg::conn::ConnSpec;
-use crate::throwaway::Throwaway;
+use crate::throwaway::{Sibling, Throwaway};
 
 pub(crate) struct Captured {
     /// The rehearsal's connection to the throwaway, kept for the later phases.
@@ -28,16 +28,21 @@ pub(crate) struct Captured {
 /// The two reference schemas, loading into their sibling databases (started before the
 /// restore: they do not depend on the source).
 pub(crate) struct References {
-    /// The first error setting them up (reading --reference-342, creating a sibling), in the
-    /// order `before` would meet it; nothing was started then.
+    /// The first error setting them up (reading --reference-342), in the order `before`
+    /// would meet it; nothing was started then.
     setup: Result<()>,
-    ref_285: Option<Background<Result<Catalog>>>,
+    ref_285: Option<Background<Result<Loaded>>>,
     /// None with a golden bootstrap and no --reference-342: the bootstrap is the reference.
-    ref_342: Option<Background<Result<Catalog>>>,
+    ref_342: Option<Background<Result<Loaded>>>,
 }
 
-/// Creates the sibling databases and starts loading the references into them.
-pub(crate) async fn start_references(ctx: &Ctx<'_>, tw: &mut Throwaway) -> References {
+/// A reference schema loaded, and the sibling database it was loaded into, which the
+/// throwaway adopts (so `--keep` names it, and it is dropped with the throwaway).
+type Loaded = (Sibling, Catalog);
+
+/// Starts creating the sibling databases and loading the references into them: creating a
+/// database waits on the disk more than the CPU, so it overlaps pg_restore well.
+pub(crate) fn start_references(ctx: &Ctx<'_>, tw: &Throwaway) -> References {
     let mut refs = References {
         setup: Ok(()),
         ref_285: None,
@@ -57,34 +62,24 @@ pub(crate) async fn start_references(ctx: &Ctx<'_>, tw: &mut Throwaway) -> Refer
         }
     };
     // A golden bootstrap (a real Kong binary) is the 3.4.2 reference unless one is given.
-    let golden = ctx.kong.is_some();
-    let specs = async {
-        let spec_285 = tw.sibling("kong_reference_285").await?;
-        let spec_342 = match (golden, &ctx.opts.reference_342) {
-            (true, None) => None,
-            _ => Some(tw.sibling("kong_reference_342").await?),
-        };
-        Ok::<_, Error>((spec_285, spec_342))
+    let golden = ctx.kong.is_some() && ctx.opts.reference_342.is_none();
+    let maker = tw.sibling_maker();
+    let load = |db: &'static str, name: &'static str, sql: String| {
+        let maker = maker.clone();
+        Background::spawn(async move {
+            let sibling = maker.create(db).await?;
+            let cat = reference_catalog(&sibling.spec, name, &sql).await?;
+            Ok((sibling, cat))
+        })
     };
-    let (spec_285, spec_342) = match specs.await {
-        Ok(s) => s,
-        Err(e) => {
-            refs.setup = Err(e);
-            return refs;
-        }
-    };
-    refs.ref_285 = Some(Background::spawn(async move {
-        reference_catalog(spec_285, "kong-2.8.5", &sql_285).await
-    }));
-    refs.ref_342 = spec_342.map(|spec| {
-        Background::spawn(async move { reference_catalog(spec, "kong-3.4.2", &sql_342).await })
-    });
+    refs.ref_285 = Some(load("kong_reference_285", "kong-2.8.5", sql_285));
+    refs.ref_342 = (!golden).then(|| load("kong_reference_342", "kong-3.4.2", sql_342));
     refs
 }
 
 pub(crate) async fn before(
     ctx: &mut Ctx<'_>,
-    tw: &Throwaway,
+    tw: &mut Throwaway,
     schema: &str,
     restored: &Restored,
     golden: Option<&(Catalog, Vec<Row>)>,
@@ -111,8 +106,9 @@ pub(crate) async fn before(
         },
         async {
             match (refs.ref_342, golden) {
-                (Some(r), _) => r.join().await,
-                (None, Some((c, _))) => Ok(c.clone()),
+                (Some(r), _) => r.join().await.map(|(s, c)| (Some(s), c)),
+                // No sibling: the catalog of the real Kong's bootstrap.
+                (None, Some((c, _))) => Ok((None, c.clone())),
                 (None, None) => Err(Error::Internal(
                     "no 3.4.2 reference: neither a sibling database nor a golden bootstrap".into(),
                 )),
@@ -126,7 +122,11 @@ pub(crate) async fn before(
             defer,
         )
     );
-    let (ref_285, ref_342, state) = (ref_285?, ref_342?, state?);
+    let ((sibling_285, ref_285), (sibling_342, ref_342), state) = (ref_285?, ref_342?, state?);
+    tw.adopt(sibling_285);
+    if let Some(s) = sibling_342 {
+        tw.adopt(s);
+    }
     let mut ref_285_here = ref_285.clone();
     ref_285_here.schema = state.catalog.schema.clone();
     let drift = catalog::diff(&ref_285_here, &state.catalog);
@@ -219,7 +219,7 @@ fn predict_meta(before: &[Row], cat: &LtsCatalog) -> (Vec<Row>, Vec<Row>) {
 
 /// Loads a reference schema (pg_dump --schema-only text) into a sibling database and
 /// reads its catalog, so the reference is rendered by the same server as the rehearsal.
-async fn reference_catalog(spec: ConnSpec, name: &str, sql: &str) -> Result<Catalog> {
+async fn reference_catalog(spec: &ConnSpec, name: &str, sql: &str) -> Result<Catalog> {
     let client = spec.connect().await?;
     client
         .batch_execute(sql)

@@ -261,7 +261,7 @@ pub async fn rehearse(
         kong: opts.kong_bin.as_deref().map(KongCli::new).transpose()?,
     };
     // The reference schemas do not depend on the source: they load while it is restored.
-    let references = before::start_references(&ctx, tw).await;
+    let references = before::start_references(&ctx, tw);
     let restored = go!(ctx, restore::restore(&mut ctx, tw, source).await?);
     let golden = restore::golden_reference(&mut ctx, tw).await?;
     let schema = go!(ctx, judge::judge(&mut ctx, tw, golden.as_ref()).await?);

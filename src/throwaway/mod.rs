@@ -84,6 +84,44 @@ pub struct Throwaway {
     pub startup: Duration,
 }
 
+/// Creates siblings of a throwaway: see [`Throwaway::sibling_maker`].
+#[derive(Clone)]
+pub struct SiblingMaker {
+    admin: ConnSpec,
+    /// On someone else's server: a uniquely named scratch database, dropped when done.
+    scratch: bool,
+}
+
+/// A database created next to the working one; dropped, it is removed (on someone else's
+/// server) unless [`Throwaway::adopt`] took it.
+pub struct Sibling {
+    pub spec: ConnSpec,
+    scratch: Option<scratch::ScratchDb>,
+}
+
+impl SiblingMaker {
+    /// `name` is the database's name on a server we started (it dies with the server); on
+    /// someone else's server the name is unique instead.
+    pub async fn create(&self, name: &str) -> Result<Sibling> {
+        if self.scratch {
+            let s = scratch::ScratchDb::create(&self.admin).await?;
+            return Ok(Sibling {
+                spec: s.target.clone(),
+                scratch: Some(s),
+            });
+        }
+        let client = self.admin.connect().await?;
+        client
+            .batch_execute(&crate::pg::sql::session::create_database(name))
+            .await
+            .map_err(|e| Error::db(format!("cannot create the database {name}"), e))?;
+        Ok(Sibling {
+            spec: self.admin.with_dbname(name),
+            scratch: None,
+        })
+    }
+}
+
 impl Throwaway {
     pub async fn start(opts: &Options) -> Result<Self> {
         let t0 = std::time::Instant::now();
@@ -157,26 +195,32 @@ impl Throwaway {
     /// Another database next to the working one (for reference schemas); it lives and dies
     /// with the throwaway.
     pub async fn sibling(&mut self, name: &str) -> Result<ConnSpec> {
+        let s = self.sibling_maker().create(name).await?;
+        Ok(self.adopt(s))
+    }
+
+    /// What creating a sibling takes, without holding the throwaway: background work can
+    /// create one (the references load while pg_restore runs) and hand it to [`Self::adopt`].
+    pub fn sibling_maker(&self) -> SiblingMaker {
         match &self.kind {
-            Kind::Server(db) => {
-                let s = scratch::ScratchDb::create(&db.admin).await?;
-                let spec = s.target.clone();
-                self.siblings.push(s);
-                Ok(spec)
-            }
-            _ => {
-                let admin = self
+            Kind::Server(db) => SiblingMaker {
+                admin: db.admin.clone(),
+                scratch: true,
+            },
+            _ => SiblingMaker {
+                admin: self
                     .admin()
                     .cloned()
-                    .expect("servers we start have an admin connection");
-                let client = admin.connect().await?;
-                client
-                    .batch_execute(&crate::pg::sql::session::create_database(name))
-                    .await
-                    .map_err(|e| Error::db(format!("cannot create the database {name}"), e))?;
-                Ok(admin.with_dbname(name))
-            }
+                    .expect("servers we start have an admin connection"),
+                scratch: false,
+            },
         }
+    }
+
+    /// Makes a sibling live and die with the throwaway (and be named by `keep`).
+    pub fn adopt(&mut self, s: Sibling) -> ConnSpec {
+        self.siblings.extend(s.scratch);
+        s.spec
     }
 
     /// The maintenance connection of a server we started (None for a scratch database on

@@ -34,24 +34,35 @@ pub fn unique_name() -> String {
 impl ScratchDb {
     pub async fn create(admin: &ConnSpec) -> Result<Self> {
         let name = unique_name();
-        let client = admin.connect().await?;
-        client
-            .batch_execute(&sql::create_database(&name))
-            .await
-            .map_err(|e| Error::ScratchDatabase {
-                name: name.clone(),
-                target: admin.to_string(),
-                detail: describe_pg_error(&e),
-            })?;
-        let guard_id = guard::register(Undo::ScratchDatabase {
-            admin: admin.clone(),
-            name: name.clone(),
-        });
-        Ok(ScratchDb {
+        // Registered before the CREATE is sent: work cancelled while it runs (a stopped
+        // rehearsal, Ctrl-C) still drops whatever the server went on to create.
+        let db = ScratchDb {
             admin: admin.clone(),
             target: admin.with_dbname(&name),
-            guard_id: Some(guard_id),
-        })
+            guard_id: Some(guard::register(Undo::ScratchDatabase {
+                admin: admin.clone(),
+                name: name.clone(),
+            })),
+        };
+        let created = async {
+            admin
+                .connect()
+                .await?
+                .batch_execute(&sql::create_database(&name))
+                .await
+                .map_err(|e| Error::ScratchDatabase {
+                    name: name.clone(),
+                    target: admin.to_string(),
+                    detail: describe_pg_error(&e),
+                })
+        }
+        .await;
+        if let Err(e) = created {
+            // The CREATE failed: no database to drop, and no cleanup warning about one.
+            db.keep();
+            return Err(e);
+        }
+        Ok(db)
     }
 
     pub fn keep(mut self) {

@@ -206,6 +206,8 @@ pub(crate) async fn interrupts(ctx: &mut Ctx<'_>, tw: &mut Throwaway, dump: &Pat
     let clean_db = tw.target().connect().await?;
     let schema = current_schema(&clean_db).await?;
     let mut clean_kept: Option<Clean> = None;
+    // Roles are the server's, not a database's: made once, they serve every copy.
+    let grants = crate::backup::prepare_grants(tw, dump, crate::backup::Input::CustomDump).await?;
     for (n, part) in choice.parts(&ctx.cat).iter().enumerate() {
         ctx.progress.line(format!(
             "interrupt: cutting the connection halfway through {part} on a second copy"
@@ -213,8 +215,6 @@ pub(crate) async fn interrupts(ctx: &mut Ctx<'_>, tw: &mut Throwaway, dump: &Pat
         let t1 = Instant::now();
         let name = format!("kong_interrupt_{n}");
         let spec = tw.sibling(&name).await?;
-        let grants =
-            crate::backup::prepare_grants(tw, dump, crate::backup::Input::CustomDump).await?;
         programs::pg_restore(
             &tw.client_tool("pg_restore")?,
             dump,
