@@ -110,13 +110,8 @@ impl SiblingMaker {
                 scratch: Some(s),
             });
         }
-        let client = self.admin.connect().await?;
-        client
-            .batch_execute(&crate::pg::sql::session::create_database(name))
-            .await
-            .map_err(|e| Error::db(format!("cannot create the database {name}"), e))?;
         Ok(Sibling {
-            spec: self.admin.with_dbname(name),
+            spec: create_named_db(&self.admin, name, &format!("the database {name}")).await?,
             scratch: None,
         })
     }
@@ -302,10 +297,15 @@ impl Throwaway {
 }
 
 async fn create_work_db(admin: &ConnSpec) -> Result<ConnSpec> {
+    create_named_db(admin, WORK_DB, "the working database").await
+}
+
+/// CREATE DATABASE `name` on a server we started; `what` names it in the error.
+async fn create_named_db(admin: &ConnSpec, name: &str, what: &str) -> Result<ConnSpec> {
     let client = admin.connect().await?;
     client
-        .batch_execute(&crate::pg::sql::session::create_database(WORK_DB))
+        .batch_execute(&crate::pg::sql::session::create_database(name))
         .await
-        .map_err(|e| Error::db("cannot create the working database", e))?;
-    Ok(admin.with_dbname(WORK_DB))
+        .map_err(|e| Error::db(format!("cannot create {what}"), e))?;
+    Ok(admin.with_dbname(name))
 }

@@ -34,8 +34,8 @@ pub fn unique_name() -> String {
 impl ScratchDb {
     pub async fn create(admin: &ConnSpec) -> Result<Self> {
         let name = unique_name();
-        // Registered before the CREATE is sent: work cancelled while it runs (a stopped
-        // rehearsal, Ctrl-C) still drops whatever the server went on to create.
+        // Registered before the CREATE is sent, so that work cancelled while it runs (a
+        // stopped rehearsal, Ctrl-C) still tries to drop it (DROP DATABASE IF EXISTS).
         let db = ScratchDb {
             admin: admin.clone(),
             target: admin.with_dbname(&name),
